@@ -1,0 +1,90 @@
+# vzcptcheck: build, test, install.  `make` builds everything, `make test` runs
+# every check, `make demo` runs a simulated two-node migration check.
+
+PREFIX  ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+BUN    := node_modules/.bin/bun
+NPM_STAMP := node_modules/.package-lock.json
+ADDON  := native/build/Release/vzcpt.node
+PRELOAD := build/libvzcptsim.so
+CC     ?= cc
+CFLAGS ?= -O2 -Wall -Wextra -Werror
+
+# Bun's baseline x64 runtime (no AVX2 needed: OpenVZ nodes are often Westmere
+# or Sandy Bridge), installed from npm so that builds stay offline.
+BASELINE := node_modules/@oven/bun-linux-x64-baseline/bin/bun
+# A compiled binary must not read code or settings from the current directory.
+COMPILE := $(BUN) build --compile --compile-executable-path=$(BASELINE) \
+	--no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+	--no-compile-autoload-tsconfig --no-compile-autoload-package-json
+
+SRC := $(shell find src -name '*.ts' 2>/dev/null)
+SIM := $(shell find sim -name '*.ts' -o -name '*.yaml' -o -name '*.json' 2>/dev/null)
+
+.PHONY: all deps test check typecheck lint unit bench demo coverage install uninstall clean format
+
+all: dist/vzcptcheck dist/vzcptsim $(PRELOAD)
+
+deps: $(NPM_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci
+	@touch $@
+
+$(ADDON): $(NPM_STAMP) native/vzcpt.c native/binding.gyp
+	npm run install
+
+dist/vzcptcheck: $(ADDON) $(SRC)
+	@mkdir -p dist
+	$(COMPILE) --outfile=$@ src/cli.ts
+
+dist/vzcptsim: $(ADDON) $(PRELOAD) $(SRC) $(SIM)
+	@mkdir -p dist
+	$(COMPILE) --outfile=$@ sim/cli.ts
+
+$(PRELOAD): sim/preload/vzcptsim.c
+	@mkdir -p build
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+
+build/cptprobe: bench/cptprobe.c
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ $<
+
+typecheck: $(NPM_STAMP)
+	node_modules/.bin/tsc --noEmit -p .
+
+lint: $(NPM_STAMP)
+	node_modules/.bin/biome check --error-on-warnings .
+
+format: $(NPM_STAMP)
+	node_modules/.bin/biome check --write .
+
+unit: all
+	$(BUN) test
+
+test: typecheck lint unit
+
+coverage: all
+	$(BUN) test --coverage --coverage-reporter=text
+
+bench: all build/cptprobe
+	$(BUN) bench/run.ts
+
+demo: all
+	dist/vzcptsim demo
+
+install: dist/vzcptcheck
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 dist/vzcptcheck $(DESTDIR)$(SBINDIR)/vzcptcheck
+	install -m 0644 man/vzcptcheck.8 $(DESTDIR)$(MANDIR)/man8/vzcptcheck.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vzcptcheck $(DESTDIR)$(MANDIR)/man8/vzcptcheck.8
+
+clean:
+	rm -rf dist build native/build coverage
