@@ -2,7 +2,7 @@
 // from here (through the native module); nothing is read from stdin, the
 // environment or the current directory.
 
-import { parseArgs } from "./grammar.ts";
+import { parseArgs, parseExtra } from "./grammar.ts";
 import { runCommand } from "./modes.ts";
 import { nativeBackend } from "./native.ts";
 import { fdOutput } from "./output.ts";
@@ -18,4 +18,16 @@ function main(args: readonly string[]): number {
   }
 }
 
-process.exit(main(process.argv.slice(2)));
+const argv = process.argv.slice(2);
+const extra = parseExtra(argv);
+if (extra === null) process.exit(main(argv));
+else {
+  // explain/profile: loaded only when asked for, so version/caps start as before.
+  import("./extra.ts").then(
+    (m) => process.exit(m.runExtra(extra, fdOutput())),
+    (e: unknown) => {
+      fdOutput().stderr(`vzcptcheck: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

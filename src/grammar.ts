@@ -32,3 +32,18 @@ export function parseArgs(args: readonly string[]): Command {
   }
   return USAGE_ERROR;
 }
+
+/** The two commands beyond the original (explain, profile), with their arguments. */
+export interface ExtraCommand {
+  readonly kind: "explain" | "profile";
+  readonly args: readonly string[];
+}
+
+/**
+ * The new commands, matched by their exact first word only; null for every
+ * other argv, which keeps the original grammar (parseArgs) byte for byte.
+ */
+export function parseExtra(args: readonly string[]): ExtraCommand | null {
+  const [first, ...rest] = args;
+  return first === "explain" || first === "profile" ? { kind: first, args: rest } : null;
+}
