@@ -6,6 +6,7 @@ SBINDIR ?= $(PREFIX)/sbin
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 
 BUN    := node_modules/.bin/bun
@@ -84,9 +85,13 @@ install: dist/vzcptcheck
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 dist/vzcptcheck $(DESTDIR)$(SBINDIR)/vzcptcheck
 	install -m 0644 man/vzcptcheck.8 $(DESTDIR)$(MANDIR)/man8/vzcptcheck.8
+	install -d $(DESTDIR)$(DATADIR)/vzcptcheck
+	install -m 0644 man/vzcptcheck-profile.schema.json $(DESTDIR)$(DATADIR)/vzcptcheck/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vzcptcheck $(DESTDIR)$(MANDIR)/man8/vzcptcheck.8
+	rm -f $(DESTDIR)$(DATADIR)/vzcptcheck/vzcptcheck-profile.schema.json
+	-rmdir $(DESTDIR)$(DATADIR)/vzcptcheck
 
 clean:
 	rm -rf dist build native/build coverage

@@ -2,7 +2,7 @@
 // JSON output. The analysis itself is in explain.ts. Loaded only when the
 // first argument is "explain", so the original commands never pay for it.
 //
-// JSON (schemaVersion 1; stable: fields are only ever added):
+// JSON (schemaVersion 1; any change of this shape changes schemaVersion):
 //   {
 //     "schemaVersion": 1,
 //     "command": "explain",

@@ -90,7 +90,7 @@ function text(r: ProfileRecord): string {
         : `predicted only: ${list(f.onlyPredicted)}; reported only: ${list(f.onlyReported)}`,
     );
   }
-  t += line("", f.interpretation);
+  t += line("Note", f.interpretation);
   if (r.unknown.length > 0) {
     t += "\nNot known on this machine:\n";
     for (const u of r.unknown) t += `  - ${u}\n`;

@@ -179,7 +179,7 @@ function interpret(
   if (predicted === reported) return "the kernel reports exactly the flags CPUID predicts";
   return gen.flagSource === "raw-cpuid"
     ? `${gen.id} reads raw CPUID, so a difference is drift between this model and the kernel (or SLM/IPv6 state)`
-    : `${gen.id} reads masked CPU capabilities: CPU bits predicted but not reported are probably hidden by a CPUID mask`;
+    : `${gen.id} reads masked CPU capabilities: CPU bits predicted but not reported are probably hidden by its CPUID mask (cpuid masking)`;
 }
 
 /** Describe this machine (never throws for what the machine does not answer). */

@@ -166,7 +166,7 @@ describe("profile: simulated machines", () => {
       { bit: 26, name: "avx" },
     ]);
     expect(r.flags.onlyReported).toEqual([]);
-    expect(r.flags.interpretation).toContain("probably hidden by a CPUID mask");
+    expect(r.flags.interpretation).toContain("probably hidden by its CPUID mask");
     // 042stab093 reads raw CPUID: the same mask changes nothing there.
     const raw = collectProfile(
       host({
