@@ -98,9 +98,13 @@ async function dispatch(args: readonly string[], cli: Cli): Promise<number> {
   if (!hit) {
     const members = group(args[0]);
     if (members.length > 0) {
-      if (args.length === 1 || wantsHelp(args.slice(1, 2))) {
+      if (wantsHelp(args.slice(1, 2))) {
         cli.out.stdout(usage(members));
-        return args.length === 1 ? 1 : 0;
+        return 0;
+      }
+      if (args.length === 1) {
+        cli.out.stderr(usage(members));
+        return 1;
       }
       const names = members.map((c) => c.path.join(" ")).join(", ");
       throw new CliError(
