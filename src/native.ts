@@ -1,0 +1,154 @@
+// The real kernel behind the Backend seam: the N-API module native/vzcpt.c.
+//
+// The addon is imported by a static path so that `bun build --compile` embeds
+// it; `addonPath` is then a path inside the executable ("/$bunfs/root/...").
+// Loading it is lazy (usage and help never need it) and happens once.
+//
+// Fallback order when the addon cannot be loaded:
+//   1. require(addonPath): Bun's own way. Compiled, it writes the addon to
+//      $TMPDIR (or /tmp) as .bun-<euid>-<hash>.node and dlopen()s it; this
+//      fails on a noexec or read-only $TMPDIR (hardened nodes often have both).
+//   2. A private copy: read the embedded bytes and write them (mode 0600,
+//      tmp name + rename) into <base>/vzcptcheck-<euid>, a directory of mode
+//      0700 owned by us, then process.dlopen() it. Bases, first that works:
+//        /run/user/<euid>  per-user tmpfs (systemd), already private;
+//        /run              root-only tmpfs: vzmigrate runs us as root, only root
+//                          can write there, and hardening guides put noexec on
+//                          /tmp, /var/tmp and /dev/shm but not on /run;
+//        /dev/shm          tmpfs present everywhere, sticky, often exec-able;
+//        /var/tmp          disk-backed and often a mount of its own;
+//        $HOME/.cache      the home file system, almost never noexec.
+//      A base is used only if no one but root and us can swap a path component
+//      (owner and mode checks on every ancestor), because we are about to run
+//      code from that file as root.
+//   3. Nothing worked: one clear error line (cli.ts prints it, exit 1).
+
+import addonPath from "../native/build/Release/vzcpt.node" with { type: "file" };
+import type { Backend, SysResult } from "./backend.ts";
+
+export interface CpuidRegs {
+  readonly eax: number;
+  readonly ebx: number;
+  readonly ecx: number;
+  readonly edx: number;
+}
+
+export interface Uname {
+  readonly sysname: string;
+  readonly release: string;
+  readonly version: string;
+  readonly machine: string;
+}
+
+/** What native/vzcpt.c exports: libc calls with C-style {ret, errno} results. */
+export interface VzcptAddon extends Backend {
+  drain(fd: number): Uint8Array;
+  close(fd: number): number;
+  /** One write(2) of `data`; the caller loops over short writes. */
+  write(fd: number, data: Uint8Array): SysResult;
+  cpuid(leaf: number, subleaf: number): CpuidRegs;
+  /** CPUID leaf 0's vendor string, e.g. "GenuineIntel". */
+  cpuVendor(): string;
+  uname(): Uname;
+}
+
+let addon: VzcptAddon | undefined;
+
+/** The addon, loaded on first use (see the fallback order above). */
+export function loadNative(): VzcptAddon {
+  addon ??= load();
+  return addon;
+}
+
+/** The real kernel: /proc/cpt and /proc/rst through libc. */
+export function nativeBackend(): Backend {
+  return loadNative();
+}
+
+function load(): VzcptAddon {
+  try {
+    return require(addonPath) as VzcptAddon;
+  } catch (first) {
+    const copy = loadPrivateCopy();
+    if (copy !== undefined) return copy;
+    throw new Error(
+      `cannot load the native module (${oneLine(first)}); ` +
+        "no private copy in /run, /dev/shm, /var/tmp or ~/.cache could be loaded either",
+    );
+  }
+}
+
+type Fs = typeof import("node:fs");
+
+const S_ISVTX = 0o1000;
+
+function loadPrivateCopy(): VzcptAddon | undefined {
+  // Only this rare path pays for node:fs (it costs start-up time).
+  const fs = require("node:fs") as Fs;
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(addonPath);
+  } catch {
+    return undefined; // not built (dev tree): nothing to copy
+  }
+  const euid = process.geteuid?.() ?? -1;
+  const name = addonPath.slice(addonPath.lastIndexOf("/") + 1);
+  const home = process.env.HOME;
+  const bases = [`/run/user/${euid}`, "/run", "/dev/shm", "/var/tmp"];
+  if (home?.startsWith("/")) bases.push(`${home}/.cache`);
+  for (const base of bases) {
+    try {
+      const dir = privateDir(fs, base, euid, base === `${home}/.cache`);
+      if (dir === undefined) continue;
+      const file = `${dir}/${name}`;
+      const tmp = `${dir}/.${process.pid}.tmp`;
+      fs.rmSync(tmp, { force: true });
+      fs.writeFileSync(tmp, bytes, { mode: 0o600, flag: "wx" });
+      fs.renameSync(tmp, file);
+      const mod = { exports: {} };
+      process.dlopen(mod, file);
+      return mod.exports as VzcptAddon;
+    } catch {
+      // read-only, noexec, missing, full...: try the next base
+    }
+  }
+  return undefined;
+}
+
+/** `<base>/vzcptcheck-<euid>`, created if needed, if it is safe to run code from. */
+function privateDir(fs: Fs, base: string, euid: number, create: boolean): string | undefined {
+  if (!trustedAncestors(fs, base, euid)) return undefined;
+  if (!fs.existsSync(base)) {
+    if (!create) return undefined; // never make /run/user/<euid> ourselves
+    fs.mkdirSync(base, { mode: 0o700 }); // a missing ~/.cache, as XDG tools do
+  }
+  const dir = `${base}/vzcptcheck-${euid}`;
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EEXIST") return undefined;
+  }
+  // lstat: a symlink planted in our place is not a directory.
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== euid || (st.mode & 0o077) !== 0) return undefined;
+  return dir;
+}
+
+/** Every existing component of `path` (symlinks resolved) is owned by root or
+ *  us and, unless sticky, writable by no one else. */
+function trustedAncestors(fs: Fs, path: string, euid: number): boolean {
+  let p = path;
+  while (!fs.existsSync(p)) p = p.slice(0, p.lastIndexOf("/")) || "/";
+  p = fs.realpathSync(p);
+  for (;;) {
+    const st = fs.lstatSync(p);
+    if (st.uid !== 0 && st.uid !== euid) return false;
+    if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) return false;
+    if (p === "/") return true;
+    p = p.slice(0, p.lastIndexOf("/")) || "/";
+  }
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
+}
