@@ -73,7 +73,8 @@ unit: all
 test: typecheck lint unit
 
 coverage: all
-	$(BUN) test --coverage --coverage-reporter=text
+	$(BUN) test --coverage --coverage-reporter=text --coverage-reporter=lcov
+	$(BUN) test/coverage-summary.ts coverage/lcov.info
 
 bench: all build/cptprobe
 	$(BUN) bench/run.ts
