@@ -111,14 +111,14 @@ export const buildNode = (spec: NodeSpec, opts?: NodeOptions): NodeModel =>
 
 // ---- builders with the defaults of sim/types.ts (tests, loaders, what-ifs) ----
 
-/** A user task with nothing unusual: 64-bit, used the FPU, SCHED_OTHER; hostPid = pid + 1000. */
+/** A user task with nothing unusual (the file schema's defaults): 64-bit, no FPU use, SCHED_OTHER; hostPid = pid + 1000. */
 export function makeTask(p: Partial<Task> = {}): Task {
   const pid = p.pid ?? 1;
   return {
     pid,
     comm: "init",
     kernelThread: false,
-    usedFpu: true,
+    usedFpu: false,
     abi: 64,
     vdso: true,
     policy: "other",

@@ -34,7 +34,7 @@ const run = (n: NodeModel, args: string[], euid = 0): [string, string, number] =
 
 const withCt = (kernel: string, extra: Partial<NodeSpec> = {}): NodeModel =>
   node(kernel, extra, [
-    makeContainer({ id: 101 }),
+    makeContainer({ id: 101, tasks: [makeTask({ usedFpu: true })] }),
     makeContainer({ id: 102, state: "stopped" }),
     makeContainer({ id: 103, state: "locked" }),
   ]);

@@ -487,7 +487,8 @@ describe("CPT_TEST_VECAPS checks (legacy style)", () => {
 // ---- the ioctl model: context, errors, messages ------------------------------
 
 describe("ioctl model", () => {
-  const ct = (state: Container["state"], id = 101): Container => makeContainer({ id, state });
+  const ct = (state: Container["state"], id = 101): Container =>
+    makeContainer({ id, state, tasks: [makeTask({ usedFpu: true })] });
 
   test("open: ENOENT without the module, EACCES for non-root, ENOENT for other paths", () => {
     const n = node("042stab109", { modules: { cpt: true, rst: false } });
