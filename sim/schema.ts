@@ -137,7 +137,7 @@ function knownId(v: unknown, at: At, ids: readonly string[], what: string): stri
 }
 
 /** Default host pid of a task: this plus its pid inside the container. */
-export const HOST_PID_BASE = 100000;
+export const HOST_PID_BASE = 1000;
 const POLICIES: readonly SchedPolicy[] = ["other", "batch", "idle", "fifo", "rr"];
 const STATES = ["running", "stopped", "locked"] as const;
 const WORD_FIELDS = [
