@@ -4,11 +4,11 @@
 
 import { parseArgs, parseExtra } from "./grammar.ts";
 import { runCommand } from "./modes.ts";
-import { nativeBackend } from "./native.ts";
+import { nativeBackend, nativeWrite } from "./native.ts";
 import { fdOutput } from "./output.ts";
 
 function main(args: readonly string[]): number {
-  const out = fdOutput();
+  const out = fdOutput(nativeWrite);
   try {
     return runCommand(parseArgs(args), nativeBackend, out);
   } catch (e) {
@@ -24,9 +24,9 @@ if (extra === null) process.exit(main(argv));
 else {
   // explain/profile: loaded only when asked for, so version/caps start as before.
   import("./extra.ts").then(
-    (m) => process.exit(m.runExtra(extra, fdOutput())),
+    (m) => process.exit(m.runExtra(extra, fdOutput(nativeWrite))),
     (e: unknown) => {
-      fdOutput().stderr(`vzcptcheck: ${e instanceof Error ? e.message : String(e)}\n`);
+      fdOutput(nativeWrite).stderr(`vzcptcheck: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);
     },
   );

@@ -25,6 +25,7 @@
 
 import addonPath from "../native/build/Release/vzcpt.node" with { type: "file" };
 import type { Backend, SysResult } from "./backend.ts";
+import type { WriteFn } from "./output.ts";
 
 export interface CpuidRegs {
   readonly eax: number;
@@ -63,6 +64,17 @@ export function loadNative(): VzcptAddon {
 /** The real kernel: /proc/cpt and /proc/rst through libc. */
 export function nativeBackend(): Backend {
   return loadNative();
+}
+
+/** The addon's write(2) once a kernel mode has loaded it (output.ts uses it
+ *  then instead of paying for node:fs); undefined before that. */
+export function nativeWrite(): WriteFn | undefined {
+  const a = addon;
+  if (a === undefined) return undefined;
+  return (fd, data) => {
+    const r = a.write(fd, data);
+    return r.ret >= 0 ? r.ret : -r.errno;
+  };
 }
 
 function load(): VzcptAddon {
@@ -106,7 +118,12 @@ function loadPrivateCopy(): VzcptAddon | undefined {
       fs.writeFileSync(tmp, bytes, { mode: 0o600, flag: "wx" });
       fs.renameSync(tmp, file);
       const mod = { exports: {} };
-      process.dlopen(mod, file);
+      try {
+        process.dlopen(mod, file);
+      } catch (e) {
+        fs.rmSync(file, { force: true }); // leave no unusable copy behind
+        throw e;
+      }
       return mod.exports as VzcptAddon;
     } catch {
       // read-only, noexec, missing, full...: try the next base
