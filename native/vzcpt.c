@@ -7,9 +7,15 @@
  * read right after it (0 when the call succeeded).
  *
  * Calls go through libc (open, ioctl, ...), never raw syscalls, so that an
- * LD_PRELOAD interposer (the simulator's libvzcptsim.so) can catch them. node-gyp
- * builds with _FILE_OFFSET_BITS=64, so open() is linked as open64().
+ * LD_PRELOAD interposer (the simulator's libvzcptsim.so) can catch them.
+ *
+ * node-gyp compiles with -D_FILE_OFFSET_BITS=64. On x86_64 that changes no
+ * type (off_t is 64-bit anyway), only symbol names: open -> open64 and, with
+ * glibc >= 2.28 headers, fcntl -> fcntl64@GLIBC_2.28, which would make the
+ * addon refuse to load on older nodes (CentOS 7 has glibc 2.17, as does the
+ * Bun runtime's own floor). Undefining it keeps the plain names: open, fcntl.
  */
+#undef _FILE_OFFSET_BITS
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -20,7 +20,7 @@ import type { VzcptAddon } from "../src/native.ts";
 import { ensureBuilt, ROOT, VZCPTCHECK } from "./sim-support.ts";
 
 const ADDON = join(ROOT, "native/build/Release/vzcpt.node");
-ensureBuilt(ADDON);
+ensureBuilt(ADDON, VZCPTCHECK);
 const vz = require(ADDON) as VzcptAddon;
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -123,6 +123,20 @@ describe("addon: libc calls with C-style results", () => {
     expect(u.release).toMatch(/^\d+\.\d+/);
   });
 
+  test("needs no glibc newer than the Bun runtime's own floor (2.17)", () => {
+    // A symbol such as fcntl64@GLIBC_2.28 would keep the addon from loading
+    // on older nodes; native/vzcpt.c undefines _FILE_OFFSET_BITS for that.
+    for (const file of [ADDON, VZCPTCHECK]) {
+      const r = Bun.spawnSync(["objdump", "-T", file]);
+      expect(r.exitCode).toBe(0);
+      const versions = [...text(r.stdout).matchAll(/GLIBC_2\.(\d+)/g)].map((m) => Number(m[1]));
+      expect(versions.length).toBeGreaterThan(0);
+      expect(`${file}: GLIBC_2.${Math.max(...versions)}`).toBe(
+        `${file}: GLIBC_2.${Math.min(17, Math.max(...versions))}`,
+      );
+    }
+  });
+
   test("wrong argument types throw instead of calling libc", () => {
     expect(() => vz.open(1 as unknown as string)).toThrow("expected a string");
     expect(() => vz.open("/dev/null\0x")).toThrow("NUL");
@@ -133,8 +147,6 @@ describe("addon: libc calls with C-style results", () => {
 
 // ---------------------------------------------------------------------------
 // The compiled binary
-
-ensureBuilt(VZCPTCHECK);
 
 const NO_CPT = "Can't open /proc/cpt: No such file or directory\nKernel module vzcpt not loaded\n";
 const work = mkdtempSync(join(tmpdir(), "vzcpt-native-test-"));
