@@ -272,7 +272,7 @@ export const node = (opts: NodeOptions = {}): fc.Arbitrary<NodeSpec> =>
       cpu: opts.cpu ?? nodeCpu(),
       cpuidMask: opts.mask ?? fc.option(cpuidMask(), { nil: undefined, freq: 3 }),
       arch64: opts.arch64 ?? often(true),
-      ipv6: opts.ipv6 ?? often(true),
+      ipv6: opts.ipv6 ?? fc.constantFrom(true, true, false),
       slmWithoutDmprst: opts.slm ?? often(false),
       modules: opts.modulesLoaded
         ? fc.constant({ cpt: true, rst: true })
@@ -284,6 +284,52 @@ export const node = (opts: NodeOptions = {}): fc.Arbitrary<NodeSpec> =>
     .map(({ cpuidMask: mask, ...rest }) =>
       mask === undefined ? rest : { ...rest, cpuidMask: mask },
     );
+
+/**
+ * A source and a destination for a migration: unrelated half of the time,
+ * otherwise a destination much like the source (same CPU or kernel, IPv6 and
+ * SLM varied), where the rarer rules decide the outcome.
+ */
+export const nodePair = (
+  srcOpts: NodeOptions = {},
+  dstOpts: NodeOptions = {},
+): fc.Arbitrary<[NodeSpec, NodeSpec]> =>
+  fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.tuple(node(srcOpts), node({ containers: fc.constant([]), ...dstOpts })),
+    },
+    {
+      weight: 2,
+      arbitrary: node(srcOpts).chain((src) =>
+        fc
+          .record({
+            name: nodeName(),
+            kernel: fc.oneof(fc.constant(src.kernel), dstOpts.kernel ?? genId()),
+            cpu: fc.oneof(
+              { weight: 2, arbitrary: fc.constant(src.cpu) },
+              { weight: 1, arbitrary: nodeCpu() },
+            ),
+            ipv6: fc.boolean(),
+            slm: often(false),
+            mask: fc.oneof(fc.constant(src.cpuidMask), fc.option(cpuidMask(), { nil: undefined })),
+          })
+          .map(({ name, kernel, cpu, ipv6, slm, mask }): [NodeSpec, NodeSpec] => {
+            const { cpuidMask: _drop, ...rest } = src;
+            const dst: NodeSpec = {
+              ...rest,
+              name: `${name}-dst`,
+              kernel,
+              cpu,
+              ipv6,
+              slmWithoutDmprst: slm,
+              containers: [],
+            };
+            return [src, mask === undefined ? dst : { ...dst, cpuidMask: mask }];
+          }),
+      ),
+    },
+  );
 
 export const fleet = (opts: NodeOptions = {}, maxNodes = 5): fc.Arbitrary<FleetSpec> =>
   fc.record({
@@ -389,7 +435,7 @@ export const modeArgv = (
   );
   return fc.oneof(
     fc.constant<string[]>(["version"]),
-    imageVersion().map((v) => ["version", String(v)]),
+    { weight: 2, arbitrary: imageVersion().map((v) => ["version", String(v)]) },
     fc.constant<string[]>(["caps"]),
     num.map((c) => ["caps", c]),
     { weight: 3, arbitrary: fc.tuple(id.map(String), num).map(([i, c]) => ["caps", i, c]) },

@@ -83,6 +83,7 @@ const FIELD_NAMES = [
 /** Values of every shape, including ones no field accepts. */
 const oddValue = (): fc.Arbitrary<Json> =>
   fc.oneof(
+    fc.constant<Json>(null),
     fc.constantFrom<Json>(
       null,
       true,
@@ -364,6 +365,37 @@ function checkOutcome(c: Case, path: string, o: Outcome): void {
 }
 
 describe("node and fleet files", () => {
+  prop(
+    FILE,
+    "every field of a valid file broken in turn: rejected or loaded, never another error",
+    () =>
+      fc.property(
+        fc.boolean(),
+        A.node(),
+        fc.array(oddValue(), { minLength: 8, maxLength: 8 }),
+        (json, spec, values) => {
+          const path = join(tmp.dir, `sweep${json ? ".json" : ".yaml"}`);
+          const count = positions(toDoc(spec, false)).length;
+          for (let at = 0; at < count; at++) {
+            // A fresh copy per position: set it to an odd value, or delete it.
+            const doc = toDoc(spec, false);
+            const value = values[at % values.length] as Json;
+            const m: Mutation = at % 3 === 2 ? { kind: "delete", at } : { kind: "set", at, value };
+            const touched = mutate(doc, m) || null;
+            const c: Case = {
+              text: serialize(doc, json),
+              json,
+              fleet: false,
+              touched,
+              pristine: null,
+            };
+            checkOutcome(c, path, load(c, path));
+          }
+        },
+      ),
+    { numRuns: runs(0.3) },
+  );
+
   prop(
     FILE,
     "the schema loader: valid and loaded as written, or one line naming the problem",

@@ -34,11 +34,10 @@ describe("dist/vzcptcheck under the interposer", () => {
     "the executable and the oracle agree on every generated scenario",
     () =>
       fc.asyncProperty(
-        A.node(),
-        A.node(),
+        A.nodePair(),
         fc.boolean(),
         fc.nat(),
-        async (src, dst, suspended, pick) => {
+        async ([src, dst], suspended, pick) => {
           const ids = src.containers.map((c) => c.id);
           const id = suspended || ids.length === 0 ? null : (ids[pick % ids.length] as number);
           const want = oracleMigration(src, id, dst, ORACLE_ENV);

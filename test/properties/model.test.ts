@@ -476,34 +476,56 @@ describe("fleet-wide masking", () => {
 // ----------------------------------------------------- model vs oracle ----
 
 describe("model and oracle agree (in process)", () => {
+  const agreeOnRun = ([spec, args]: [NodeSpec, string[]]) => {
+    const got = run(new NodeModel(spec), args);
+    expect(compareRun(oracleRun(spec, args, ORACLE_ENV), got)).toBeNull();
+  };
+  const flagsOf = (n: NodeSpec): number => oracleNodeFlags(n, cpuWords);
   prop(
     FILE,
     "any kernel-mode argv on any node",
-    () =>
-      fc.property(
-        A.nodeWithArgv((n) => oracleNodeFlags(n, cpuWords)),
-        ([spec, args]) => {
-          const got = run(new NodeModel(spec), args);
-          const diff = compareRun(oracleRun(spec, args, ORACLE_ENV), got);
-          expect(diff).toBeNull();
-        },
-      ),
-    { numRuns: runs(5) },
+    () => fc.property(A.nodeWithArgv(flagsOf), agreeOnRun),
+    {
+      numRuns: runs(10),
+    },
   );
+  for (const g of GENERATIONS) {
+    prop(
+      FILE,
+      `any kernel-mode argv on a ${g.id} node`,
+      () => fc.property(A.nodeWithArgv(flagsOf, { kernel: fc.constant(g.id) }), agreeOnRun),
+      { numRuns: runs(2) },
+    );
+  }
 
+  const agreeOnMigration = ([src, dst]: [NodeSpec, NodeSpec], suspended: boolean, pick: number) => {
+    const ids = src.containers.map((c) => c.id);
+    const id = suspended || ids.length === 0 ? null : (ids[pick % ids.length] as number);
+    const want = oracleMigration(src, id, dst, ORACLE_ENV);
+    const got = migrate(new NodeModel(src), id, new NodeModel(dst));
+    expect(got.go).toBe(want.go);
+    expect(got.vt?.exit ?? null).toBe(want.calls[1].ran ? want.calls[1].exit : null);
+    expect(got.ct?.exit ?? null).toBe(want.calls[3].ran ? want.calls[3].exit : null);
+  };
   prop(
     FILE,
     "vzmigrate's go/no-go for any source, container and destination",
-    () =>
-      fc.property(A.node(), A.node(), fc.boolean(), (src, dst, suspended) => {
-        const ids = src.containers.map((c) => c.id);
-        const id = suspended || ids.length === 0 ? null : (ids[0] as number);
-        const want = oracleMigration(src, id, dst, ORACLE_ENV);
-        const got = migrate(new NodeModel(src), id, new NodeModel(dst));
-        expect(got.go).toBe(want.go);
-        expect(got.vt?.exit ?? null).toBe(want.calls[1].ran ? want.calls[1].exit : null);
-        expect(got.ct?.exit ?? null).toBe(want.calls[3].ran ? want.calls[3].exit : null);
-      }),
-    { numRuns: runs(5) },
+    () => fc.property(A.nodePair(), fc.boolean(), fc.nat(), agreeOnMigration),
+    { numRuns: runs(10) },
   );
+  // Each source generation on its own, so that its rare rules get their share.
+  for (const g of GENERATIONS) {
+    prop(
+      FILE,
+      `vzmigrate's go/no-go from a ${g.id} source`,
+      () =>
+        fc.property(
+          A.nodePair({ kernel: fc.constant(g.id) }),
+          fc.boolean(),
+          fc.nat(),
+          agreeOnMigration,
+        ),
+      { numRuns: runs(2) },
+    );
+  }
 });
