@@ -21,7 +21,9 @@ export function parseArgs(args: readonly string[]): Command {
   if (first === "version") {
     if (rest.length > 1) return USAGE_ERROR;
     const [num] = rest;
-    return num === undefined ? { kind: "version-show" } : { kind: "version-test", version: atoi(num) };
+    return num === undefined
+      ? { kind: "version-show" }
+      : { kind: "version-test", version: atoi(num) };
   }
   if (first === "caps") {
     if (rest.length > 2) return USAGE_ERROR;

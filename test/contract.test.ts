@@ -279,7 +279,7 @@ const ROWS: Row[] = [
     what: "caps VEID CAPS: destination without IPv6",
     node: "ivy",
     args: ["caps", "105", `${IVY + NO_IPV6}`],
-    stderr: "Error: IPv6 not loaded or disabled on destination node\n" + INSUFFICIENT,
+    stderr: `Error: IPv6 not loaded or disabled on destination node\n${INSUFFICIENT}`,
     exit: 2,
   },
   {

@@ -28,7 +28,13 @@ export interface CapBit {
 const CPU_REMEDY = "pick a destination whose CPU has it, or mask it on the source node";
 
 export const CAP_BITS: readonly CapBit[] = [
-  { bit: 0, name: "cmov", class: "isa", meaning: "conditional move instructions", remedy: CPU_REMEDY },
+  {
+    bit: 0,
+    name: "cmov",
+    class: "isa",
+    meaning: "conditional move instructions",
+    remedy: CPU_REMEDY,
+  },
   { bit: 1, name: "fxsr", class: "fpu", meaning: "FXSAVE/FXRSTOR FPU state", remedy: CPU_REMEDY },
   { bit: 2, name: "sse", class: "isa", meaning: "SSE instructions", remedy: CPU_REMEDY },
   { bit: 3, name: "sse2", class: "isa", meaning: "SSE2 instructions", remedy: CPU_REMEDY },
