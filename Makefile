@@ -27,7 +27,7 @@ COMPILE := $(BUN) build --compile --compile-executable-path=$(BASELINE) \
 SRC := $(shell find src -name '*.ts' 2>/dev/null)
 SIM := $(shell find sim -name '*.ts' -o -name '*.yaml' -o -name '*.json' 2>/dev/null)
 
-.PHONY: all deps test check typecheck lint unit bench demo coverage install uninstall clean format
+.PHONY: all deps test test-tools check typecheck lint unit bench demo coverage install uninstall clean format
 
 all: dist/vzcptcheck dist/vzcptsim $(PRELOAD)
 
@@ -37,7 +37,9 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci
 	@touch $@
 
-$(ADDON): $(NPM_STAMP) native/vzcpt.c native/binding.gyp
+# npm ci builds the addon (package.json's install script); this rebuilds it
+# when its sources change.
+$(ADDON): native/vzcpt.c native/binding.gyp | $(NPM_STAMP)
 	npm run install
 
 # --splitting: explain/profile (import()ed by cli.ts) become a chunk of their own inside the
@@ -67,7 +69,11 @@ lint: $(NPM_STAMP)
 format: $(NPM_STAMP)
 	node_modules/.bin/biome check --write .
 
-unit: all
+# Tools some tests drive (Debian packages), installed when missing.
+test-tools:
+	test/setup-qemu.sh
+
+unit: all test-tools
 	$(BUN) test
 
 test: typecheck lint unit
@@ -79,8 +85,9 @@ coverage: all
 bench: all build/cptprobe
 	$(BUN) bench/run.ts
 
+# The main job: the real dist/vzcptcheck against simulated nodes (LD_PRELOAD).
 demo: all
-	dist/vzcptsim demo
+	dist/vzcptsim demo --via-preload
 
 install: dist/vzcptcheck
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
