@@ -11,6 +11,7 @@ import { cpus, kernels } from "./commands/catalog.ts";
 import { type Cli, type CliEnv, CliError, type CommandDef } from "./commands/common.ts";
 import { demo } from "./commands/demo.ts";
 import { exec } from "./commands/exec.ts";
+import { fleetCommands } from "./commands/fleet.ts";
 import { migrateCheck, siblingOf } from "./commands/migrate-check.ts";
 import { nodeShow } from "./commands/node-show.ts";
 import { run } from "./commands/run.ts";
@@ -31,6 +32,7 @@ const COMMANDS: readonly CommandDef[] = [
   control,
   cpus,
   kernels,
+  ...fleetCommands,
 ];
 // -----------------------------------------------------------------------------
 
