@@ -4,7 +4,7 @@
 // stdout only the usage or one decimal number; under the interposer its
 // answer is also the oracle's.
 
-import { afterAll, describe, expect, setDefaultTimeout } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout } from "bun:test";
 import fc from "fast-check";
 import { cpuWords } from "../sim/cpu/catalog.ts";
 import * as A from "./arbitraries.ts";
@@ -24,6 +24,8 @@ import {
 const FILE = import.meta.path;
 const tmp = scratch("argv");
 afterAll(() => tmp.cleanup());
+// One unmeasured run first: a cold page cache must not count against the 1 s limit.
+beforeAll(async () => void (await runExe(VZCPTCHECK, ["help"])));
 setDefaultTimeout(timeoutFor(SPAWN_RUNS(), 300));
 
 const NUMBER_LINE = /^[1-9][0-9]*\n$/;
