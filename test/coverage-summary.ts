@@ -62,15 +62,18 @@ function estimateLines(file: string): number {
   return js
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("import ") && !l.startsWith("//") && l !== "}" && l !== "};")
-    .length;
+    .filter(
+      (l) => l !== "" && !l.startsWith("import ") && !l.startsWith("//") && l !== "}" && l !== "};",
+    ).length;
 }
 
 let lcov: Map<string, FileCov>;
 try {
   lcov = readLcov(lcovPath);
 } catch {
-  console.error(`coverage-summary: cannot read ${lcovPath} (run bun test --coverage --coverage-reporter=lcov first)`);
+  console.error(
+    `coverage-summary: cannot read ${lcovPath} (run bun test --coverage --coverage-reporter=lcov first)`,
+  );
   process.exit(1);
 }
 
@@ -82,11 +85,14 @@ for (const dir of DIRS) {
   }
 }
 
-const pct = (hit: number, found: number): string => (found === 0 ? "100.00" : ((100 * hit) / found).toFixed(2));
+const pct = (hit: number, found: number): string =>
+  found === 0 ? "100.00" : ((100 * hit) / found).toFixed(2);
 const sum = (rs: [string, FileCov][]) =>
   rs.reduce((a, [, c]) => ({ found: a.found + c.found, hit: a.hit + c.hit }), { found: 0, hit: 0 });
 
-const low = rows.filter(([, c]) => c.hit / c.found < 0.9).sort((a, b) => a[1].hit / a[1].found - b[1].hit / b[1].found);
+const low = rows
+  .filter(([, c]) => c.hit / c.found < 0.9)
+  .sort((a, b) => a[1].hit / a[1].found - b[1].hit / b[1].found);
 if (low.length > 0) {
   console.log("\nFiles under 90% line coverage:");
   for (const [f, c] of low) {
