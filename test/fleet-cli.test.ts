@@ -10,6 +10,7 @@ import type { Cli, CommandDef } from "../sim/commands/common.ts";
 import { fleetCommands } from "../sim/commands/fleet.ts";
 import type { IslandsDoc, MatrixDoc } from "../sim/fleet/doc.ts";
 import { VERDICT_NAMES } from "../sim/fleet/engine.ts";
+import { terminalProgress } from "../sim/fleet/progress.ts";
 
 interface Result {
   readonly code: number;
@@ -338,5 +339,63 @@ describe("fleet generate and report", () => {
   test("every command has help starting with its usage line", () => {
     for (const c of fleetCommands)
       expect(c.help.startsWith(`Usage: vzcptsim ${c.path.join(" ")}`)).toBe(true);
+  });
+});
+
+describe("sim/fleets/datacenter.yaml", () => {
+  const DC = "sim/fleets/datacenter.yaml";
+  // c1-epyc's analytics CT used the FPU on an EPYC (sse4a): every Intel node
+  // lacks sse4a, and c2-bulldozer (the other AMD) has no IPv6. Hiding sse4a
+  // fleet-wide is the optimiser's answer for 80%.
+  test("the EPYC container is stranded by sse4a and IPv6; the optimiser hides sse4a", async () => {
+    const m = JSON.parse((await fleet("matrix", DC, "--node", "c1-epyc", "--json")).stdout);
+    const ct = m.containers.find((c: { id: number }) => c.id === 3101);
+    expect(ct.destinations).toBe(0);
+    const why = new Set(ct.refusedBy.map((r: { text: string }) => r.text));
+    expect(why.has("missing sse4a")).toBe(true);
+    expect([...why].some((t) => (t as string).includes("IPv6 not loaded on the destination"))).toBe(
+      true,
+    );
+    const b = JSON.parse((await fleet("baseline", DC, "--min-reach", "80", "--json")).stdout);
+    expect(b.optimised.hide).toEqual(["sse4a"]);
+    expect(b.optimised.met).toBe(true);
+  });
+  test("old-061 only sends; the upgrade plan goes through the spare-backed order", async () => {
+    const m = JSON.parse((await fleet("matrix", DC, "--json")).stdout) as MatrixDoc;
+    const i = m.nodes.findIndex((n) => n.name === "old-061");
+    const column = (m.matrix?.verdict ?? []).map((row) => row[i]);
+    expect(column.filter((v) => v === "version")).toHaveLength(m.nodes.length - 1);
+    const plan = JSON.parse((await fleet("upgrade-plan", DC, "--json")).stdout);
+    expect(plan.feasible).toBe(true);
+    expect(plan.steps.map((s: { node: string }) => s.node).sort()).toEqual(
+      ["b1-sandy", "b2-ivy", "b3-westmere", "c2-bulldozer", "old-061"].sort(),
+    );
+  });
+});
+
+describe("progress", () => {
+  test("only on a terminal, and erased at the end", () => {
+    let out = "";
+    const p = terminalProgress(
+      (s) => {
+        out += s;
+      },
+      "fleet matrix",
+      true,
+    );
+    p.update(0.5, "verdicts");
+    p.done();
+    expect(out).toBe("\r\x1b[Kfleet matrix: verdicts 50%\r\x1b[K");
+    let none = "";
+    const q = terminalProgress(
+      (s) => {
+        none += s;
+      },
+      "x",
+      false,
+    );
+    q.update(0.5, "y");
+    q.done();
+    expect(none).toBe("");
   });
 });

@@ -16,6 +16,7 @@ import {
   fpuCt,
   HASWELL,
   IVY,
+  K10,
   node,
   plainCt,
   type Run,
@@ -279,6 +280,46 @@ describe("upgrade-plan", () => {
     expect(plan.blocked?.candidates[0]?.strands.why).toBe(
       "image version 0x803 refused by 042stab061 (1 node)",
     );
+  });
+
+  // Two 2.6.18 AMD nodes: there a task that used the FPU takes every node
+  // flag, sysenter included (2.6.18 ignores the vendor). On 042stab109 an AMD
+  // node has no sysenter. Upgrade either first and the other's container
+  // (sysenter) has nowhere to go; with both upgraded all is well again.
+  test("two nodes that must go together: a deadlock, explained", () => {
+    const fleet: FleetSpec = {
+      name: "deadlock",
+      nodes: [node("x", "028stab056", K10, [fpuCt(1)]), node("y", "028stab056", K10, [fpuCt(2)])],
+    };
+    const plan = planUpgrades(fleet, "042stab109");
+    expect(plan.feasible).toBe(false);
+    expect(plan.strandedByTarget).toEqual([]);
+    expect(plan.deadlock?.nodes).toEqual(["x", "y"]);
+    expect(plan.deadlock?.first).toMatchObject({ node: "y", id: 2 });
+    expect(plan.deadlock?.first.why).toBe("missing sysenter (1 node)");
+    expect(plan.deadlock?.second).toMatchObject({ node: "x", id: 1 });
+    expect(plan.budgetExhausted).toBe(false);
+  });
+
+  // a (2.6.18) has no CPT_TEST_VERSION and b no vzrst: vzmigrate skips both
+  // tests, so a's container "can go" to b. Once a runs 042stab109 its image
+  // version must be tested on b, which cannot open /proc/rst: stranded by the
+  // target whatever the order; the order for the rest is still given.
+  test("containers the target itself strands are reported apart", () => {
+    const fleet: FleetSpec = {
+      name: "target",
+      nodes: [
+        node("a", "028stab056", WESTMERE, [plainCt(1)]),
+        node("b", "042stab109", WESTMERE, [], { modules: { cpt: true, rst: false } }),
+      ],
+    };
+    const plan = planUpgrades(fleet, "042stab109");
+    expect(plan.feasible).toBe(false);
+    expect(plan.strandedByTarget).toEqual([
+      { node: "a", id: 1, why: "vzrst not loaded on the destination (1 node)" },
+    ]);
+    expect(plan.steps.map((s) => s.node)).toEqual(["a"]);
+    expect(plan.deadlock).toBeNull();
   });
 
   test("nodes already on the target are skipped", () => {

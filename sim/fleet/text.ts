@@ -380,22 +380,42 @@ export function whatIfText(doc: WhatIfDoc): string {
 export function upgradeText(doc: UpgradeDoc): string {
   let out = fleetLine(doc.fleet);
   out += `Target kernel: ${doc.target}\n`;
-  if (doc.skipped.length > 0)
+  if (doc.skipped.length > 0) {
     out += `Already there (or newer): ${doc.skipped.map((s) => s.node).join(", ")}\n`;
-  if (doc.strandedAtStart.length > 0) {
-    out += `Running containers with no destination before any upgrade (their node's step needs downtime): ${doc.strandedAtStart.map((c) => `${c.node}/${c.id}`).join(", ")}\n`;
   }
-  if (doc.feasible) {
+  if (doc.strandedAtStart.length > 0) {
+    const list = doc.strandedAtStart.map((c) => `${c.node}/${c.id}`);
+    out += `Running containers with no destination before any upgrade (their node's step needs downtime): ${list.join(", ")}\n`;
+  }
+  if (doc.strandedByTarget.length > 0) {
+    out += `\nNo complete plan: ${plural(doc.strandedByTarget.length, "running container")} lose every destination once all nodes run ${doc.target}, in any order:\n`;
+    out += cut(doc.strandedByTarget, 20, (c) => `  ${c.node}/${c.id}: ${c.why}\n`, "see --json");
+    out +=
+      "Plan their downtime, or add a node that takes them (fleet what-if ... add-node FILE).\n";
+  }
+  const ordered = doc.steps.length > 0 || doc.feasible;
+  if (ordered) {
+    const who =
+      doc.strandedByTarget.length > 0 ? "every other running container" : "every running container";
     out +=
       doc.steps.length === 0
         ? "Nothing to upgrade.\n"
-        : `\nPlan (${plural(doc.steps.length, "step")}); after each step every running container still has a destination:\n`;
+        : `\nPlan (${plural(doc.steps.length, "step")}); after each step ${who} still has a destination:\n`;
     doc.steps.forEach((s, i) => {
       const down = s.downtime.length > 0 ? `; downtime for ${s.downtime.join(", ")}` : "";
       out += `  ${String(i + 1).padStart(3)}. ${s.node}: ${s.from} -> ${s.to} (evacuate ${s.evacuate} running; fewest destinations after: ${s.minDestinations}${down})\n`;
     });
   } else {
     out += "\nNo order of single-node upgrades keeps every running container movable.\n";
+    const d = doc.deadlock;
+    if (d) {
+      out += `${d.nodes[0]} and ${d.nodes[1]} block each other: upgrading either first strands a container of the other\n`;
+      out += `  (checked with only one of them upgraded and with every other node upgraded):\n`;
+      out += `  ${d.nodes[0]} first strands ${d.first.node}/${d.first.id}: ${d.first.why}\n`;
+      out += `  ${d.nodes[1]} first strands ${d.second.node}/${d.second.id}: ${d.second.why}\n`;
+      out +=
+        "  Upgrade them in one window (evacuate both first), or add a spare node on the target kernel.\n";
+    }
     if (doc.budgetExhausted)
       out += `(search stopped after ${doc.explored} fleet states: raise --budget)\n`;
     const b = doc.blocked;

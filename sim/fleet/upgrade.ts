@@ -5,9 +5,13 @@
 // invariant checked after every step: every running container that had a
 // destination at the start still has at least one (containers that had none
 // at the start are reported apart; their node's step needs downtime for them).
-// The state after a set of upgrades does not depend on their order, so the
-// search is a depth-first search over sets with a memo of dead ends, trying
-// nodes with the fewest running containers first, within a budget.
+// Every complete plan ends in the same state (all nodes on the target), so a
+// container stranded there is stranded by the target itself, whatever the
+// order: those are reported with their reasons (no complete plan exists) and
+// the order is searched for everything else. The state after a set of
+// upgrades does not depend on their order, so the search is a depth-first
+// search over sets with a memo of dead ends, trying nodes with the fewest
+// running containers first, within a budget.
 
 import { GENERATIONS } from "../../src/cpt/generations.ts";
 import { type KernelProfile, type ProfileSet, profileById } from "../kernel/profiles.ts";
@@ -35,6 +39,13 @@ export interface Stranding {
   readonly why: string;
 }
 
+/** Two nodes each of whose upgrade strands a container of the other, whichever goes first. */
+export interface Deadlock {
+  readonly nodes: readonly [string, string];
+  readonly first: Stranding;
+  readonly second: Stranding;
+}
+
 export interface Blocked {
   /** Nodes upgraded when no further step was possible. */
   readonly upgraded: string[];
@@ -44,14 +55,23 @@ export interface Blocked {
 
 export interface UpgradePlan {
   readonly target: string;
+  /** An order keeping every running container movable exists (and is in steps). */
   readonly feasible: boolean;
+  /** The order found; when only the target strands containers, it covers everything else. */
   readonly steps: UpgradeStep[];
+  /** Running containers with a destination now and none once every node runs the target. */
+  readonly strandedByTarget: Stranding[];
   /** Nodes already at the target (or newer), left alone. */
   readonly skipped: { readonly node: string; readonly kernel: string }[];
   /** Running containers with no destination before any upgrade. */
   readonly strandedAtStart: { readonly node: string; readonly id: number }[];
   /** Where the search got stuck (the deepest dead end), when infeasible. */
   readonly blocked: Blocked | null;
+  /**
+   * Two nodes that must be upgraded together (checked with only one of them
+   * upgraded and with every other node upgraded); the search stops there.
+   */
+  readonly deadlock: Deadlock | null;
   readonly explored: number;
   readonly budgetExhausted: boolean;
 }
@@ -148,17 +168,38 @@ export function planUpgrades(
     ...fleet,
     nodes: fleet.nodes.map((n) => (set.has(n.name) ? { ...n, kernel: target } : n)),
   });
-  /** The first watched container without a destination, or null. */
-  const violation = (s: State): Stranding | null => {
+  // The end state: what it strands, no order can save.
+  const strandedByTarget: Stranding[] = [];
+  if (todo.length > 0) {
+    const end = evaluate(withUpgrades(new Set(todo)), profiles);
+    for (const c of end.analysis.facts.containers) {
+      if (c.ct.state !== "running") continue;
+      const node = (end.analysis.facts.nodes[c.node] as { name: string }).name;
+      const k = `${node}/${c.ct.id}`;
+      if (watched.has(k) && (end.dest.get(k) ?? 0) === 0) {
+        strandedByTarget.push({ node, id: c.ct.id, why: refusalSummary(end.analysis, c.index) });
+        watched.delete(k);
+      }
+    }
+  }
+  /** Watched containers without a destination (reasons computed on demand). */
+  const stranded = (s: State): { node: string; id: number; why: () => string }[] => {
+    const out: { node: string; id: number; why: () => string }[] = [];
     for (const c of s.analysis.facts.containers) {
       if (c.ct.state !== "running") continue;
       const node = (s.analysis.facts.nodes[c.node] as { name: string }).name;
       const k = `${node}/${c.ct.id}`;
       if (watched.has(k) && (s.dest.get(k) ?? 0) === 0) {
-        return { node, id: c.ct.id, why: refusalSummary(s.analysis, c.index) };
+        out.push({ node, id: c.ct.id, why: () => refusalSummary(s.analysis, c.index) });
       }
     }
-    return null;
+    return out;
+  };
+  /** The first (preferably on node `on`) watched container without a destination, or null. */
+  const violation = (s: State, on?: string): Stranding | null => {
+    const lost = stranded(s);
+    const v = lost.find((x) => x.node === on) ?? lost[0];
+    return v ? { node: v.node, id: v.id, why: v.why() } : null;
   };
   const minDest = (s: State): number => {
     let m = Number.POSITIVE_INFINITY;
@@ -168,6 +209,37 @@ export function planUpgrades(
 
   let explored = 0;
   let exhausted = false;
+  let deadlock: Deadlock | null = null;
+  const startSet = new Set<string>();
+  const all = new Set(todo);
+  /**
+   * Does upgrading x while y is not yet upgraded strand a container of y, at
+   * both extremes (only x upgraded; everything but y upgraded)?
+   */
+  const cannotPrecede = (x: string, y: string): Stranding | null => {
+    explored += 2;
+    const alone = violation(evaluate(withUpgrades(new Set(startSet).add(x)), profiles), y);
+    if (!alone || alone.node !== y) return null;
+    const rest = new Set(all);
+    rest.delete(y);
+    return stranded(evaluate(withUpgrades(rest), profiles)).some((c) => c.node === y)
+      ? alone
+      : null;
+  };
+  /** Among stuck candidates, a pair stranding each other's containers, verified. */
+  const findDeadlock = (
+    stuck: readonly { node: string; on: ReadonlySet<string> }[],
+  ): Deadlock | null => {
+    for (const a of stuck) {
+      for (const b of stuck) {
+        if (a.node >= b.node || !a.on.has(b.node) || !b.on.has(a.node)) continue;
+        const ab = cannotPrecede(a.node, b.node);
+        const ba = ab && cannotPrecede(b.node, a.node);
+        if (ab && ba) return { nodes: [a.node, b.node], first: ab, second: ba };
+      }
+    }
+    return null;
+  };
   const dead = new Set<string>();
   const path: UpgradeStep[] = [];
   let deepest: Blocked | null = null;
@@ -178,6 +250,7 @@ export function planUpgrades(
     const key = [...done].sort().join("\n");
     if (dead.has(key)) return false;
     const stuck: { node: string; strands: Stranding }[] = [];
+    const strandsOn: { node: string; on: ReadonlySet<string> }[] = [];
     for (const x of todo) {
       if (done.has(x)) continue;
       if (explored >= budget) {
@@ -188,9 +261,11 @@ export function planUpgrades(
       progress(done.size / todo.length, `step ${done.size + 1} of ${todo.length}`);
       const next = new Set(done).add(x);
       const s = evaluate(withUpgrades(next), profiles);
-      const v = violation(s);
-      if (v) {
-        stuck.push({ node: x, strands: v });
+      const lost = stranded(s);
+      if (lost.length > 0) {
+        const v = lost[0] as (typeof lost)[number];
+        stuck.push({ node: x, strands: { node: v.node, id: v.id, why: v.why() } });
+        strandsOn.push({ node: x, on: new Set(lost.map((c) => c.node)) });
         continue;
       }
       const strandedHere = strandedAtStart.filter((c) => c.node === x).map((c) => c.id);
@@ -204,23 +279,32 @@ export function planUpgrades(
       });
       if (search(next)) return true;
       path.pop();
-      if (exhausted) return false;
+      if (exhausted || deadlock) return false;
     }
     if (stuck.length > 0 && (!deepest || done.size >= deepest.upgraded.length)) {
       deepest = { upgraded: [...done].sort(), candidates: stuck };
+    }
+    if (stuck.length > 0 && deadlock === null) {
+      deadlock = findDeadlock(strandsOn);
+      if (deadlock) {
+        exhausted = false;
+        return false;
+      }
     }
     dead.add(key);
     return false;
   };
 
-  const feasible = search(new Set());
+  const ordered = search(new Set());
   return {
     target,
-    feasible,
-    steps: feasible ? [...path] : [],
+    feasible: ordered && strandedByTarget.length === 0,
+    steps: ordered ? [...path] : [],
+    strandedByTarget,
     skipped,
     strandedAtStart,
-    blocked: feasible ? null : deepest,
+    blocked: ordered ? null : deepest,
+    deadlock,
     explored,
     budgetExhausted: exhausted,
   };
