@@ -89,7 +89,11 @@ function writeFile(cmd: string, file: string, text: string): void {
   }
 }
 
-const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+/** Indented for people; one line for class-detail documents (tens of MB on big fleets). */
+const json = (v: unknown): string =>
+  (v as { detail?: string }).detail === "class"
+    ? `${JSON.stringify(v)}\n`
+    : `${JSON.stringify(v, null, 2)}\n`;
 
 function detailOf(cmd: string, p: ParsedArgs): "node" | "class" | undefined {
   const d = optionValue(p, "detail");

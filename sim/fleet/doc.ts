@@ -89,7 +89,19 @@ export interface PairDetail {
   readonly nodeReason: Reason | null;
   /** Refused containers (running ones decide the verdict; stopped/locked listed too). */
   readonly containers: ContainerRefusal[];
+  /** Refused containers left out of `containers` (class-detail examples keep 3). */
+  readonly containersOmitted?: number;
 }
+
+/** A pair detail with at most `max` refused containers listed. */
+export const truncatePair = (p: PairDetail, max: number): PairDetail =>
+  p.containers.length <= max
+    ? p
+    : {
+        ...p,
+        containers: p.containers.slice(0, max),
+        containersOmitted: p.containers.length - max,
+      };
 
 export interface ContainerInfo {
   readonly node: string;
@@ -337,7 +349,11 @@ export function matrixDoc(a: Analysis, opts: MatrixOptions = {}): MatrixDoc {
       const dstNode = (a.dst[d] as { nodes: number[] }).nodes.find((x) => x !== node);
       if (dstNode === undefined) continue;
       seen.add(cellKey);
-      examples.push({ row: kind, column: d, example: pairDetail(a, r, node, dstNode) });
+      examples.push({
+        row: kind,
+        column: d,
+        example: truncatePair(pairDetail(a, r, node, dstNode), 3),
+      });
     }
   }
   examples.sort((x, y) => x.row - y.row || x.column - y.column);

@@ -44,6 +44,7 @@ export function pairLines(p: PairDetail): string[] {
       `CT ${c.id}${c.name ? ` (${c.name})` : ""}${c.state !== "running" ? ` [${c.state}]` : ""}: ${why}`,
     );
   }
+  if (p.containersOmitted) lines.push(`... ${p.containersOmitted} more refused`);
   return lines;
 }
 

@@ -30,7 +30,8 @@ const LEGEND =
   "A all running CTs can go   s some   x none   V image version refused   M vzcpt/vzrst missing\n" +
   "e nothing running on the source   . the node itself\n";
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n: number, word: string): string =>
+  `${n} ${word}${n === 1 ? "" : word.endsWith("s") ? "es" : "s"}`;
 const pctOf = (a: number, b: number): string =>
   b === 0 ? "100%" : `${((100 * a) / b).toFixed(1)}%`;
 
@@ -88,6 +89,8 @@ function pairBlock(p: PairDetail): string {
     const why = c.reasons.map((r) => r.text).join("; ") || "refused";
     lines.push(`    CT ${c.id}${name}: ${why}${how}`);
   }
+  if (p.containersOmitted)
+    lines.push(`    ... ${p.containersOmitted} more refused (see --node ${p.source})`);
   return `${lines.join("\n")}\n`;
 }
 
