@@ -72,6 +72,7 @@ format: $(NPM_STAMP)
 # Tools some tests drive (Debian packages), installed when missing.
 test-tools:
 	test/setup-qemu.sh
+	test/setup-chromium.sh
 
 unit: all test-tools
 	$(BUN) test
