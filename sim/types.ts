@@ -1,30 +1,11 @@
 // The simulator's data model: what a node and its containers are made of.
 // Node and fleet files (YAML/JSON, see man/vzcptsim.1) load into these types.
 
-/** Raw CPUID words of a CPU (the leaves OpenVZ and vzcptcheck care about). */
-export interface CpuidWords {
-  readonly vendor: string; // "GenuineIntel", "AuthenticAMD"
-  readonly family: number; // display family
-  readonly model: number; // display model
-  readonly leaf1Ecx: number;
-  readonly leaf1Edx: number;
-  readonly leaf7Ebx: number;
-  readonly leaf7Ecx: number;
-  readonly leaf7Edx: number;
-  readonly ext1Ecx: number; // 0x80000001 ecx
-  readonly ext1Edx: number; // 0x80000001 edx
-}
+// CPUID words and OpenVZ's per-node CPUID masks are x86 facts that the
+// production CLI needs too, so they are defined once, in src/cpt/cpuid.ts.
+import type { CpuidMask, CpuidWords } from "../src/cpt/cpuid.ts";
 
-/** OpenVZ's per-node CPUID masking: AND-masks over the same words (absent = all ones). */
-export interface CpuidMask {
-  readonly leaf1Ecx?: number;
-  readonly leaf1Edx?: number;
-  readonly leaf7Ebx?: number;
-  readonly leaf7Ecx?: number;
-  readonly leaf7Edx?: number;
-  readonly ext1Ecx?: number;
-  readonly ext1Edx?: number;
-}
+export type { CpuidMask, CpuidWords };
 
 export type SchedPolicy = "other" | "batch" | "idle" | "fifo" | "rr";
 

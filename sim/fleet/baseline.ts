@@ -9,6 +9,7 @@
 // least K% of running containers can still reach another node.
 
 import { BIT_BY_NAME, BIT_BY_NUMBER } from "../../src/cpt/bits.ts";
+import { CPU_FOLLOWING_BITS } from "../../src/cpt/nodeflags.ts";
 import { combineMasks, maskFromFeatures } from "../cpu/mask.ts";
 import { BUILTIN_PROFILES, type ProfileSet } from "../kernel/profiles.ts";
 import type { CpuidMask, FleetSpec } from "../types.ts";
@@ -17,21 +18,7 @@ import { buildFacts, type FleetFacts } from "./facts.ts";
 import { findIslands } from "./islands.ts";
 
 /** CPT bit <- the CPUID feature a mask hides to clear it. */
-export const MASKABLE: readonly (readonly [bit: string, feature: string])[] = [
-  ["cmov", "cmov"],
-  ["fxsr", "fxsr"],
-  ["sse", "sse"],
-  ["mmx", "mmx"],
-  ["3dnow", "3dnow"],
-  ["3dnowext", "3dnowext"],
-  ["sse4_1", "sse4_1"],
-  ["sse4_2", "sse4_2"],
-  ["sse4a", "sse4a"],
-  ["xsave", "xsave"],
-  ["avx", "avx"],
-  ["aesni", "aes"],
-  ["rdrand", "rdrand"],
-];
+export const MASKABLE = CPU_FOLLOWING_BITS;
 const FEATURE_OF_BIT = new Map(
   MASKABLE.map(([b, f]) => [(BIT_BY_NAME.get(b) as { bit: number }).bit, f]),
 );

@@ -5,8 +5,8 @@
 // `vzcptcheck profile` command uses it too, so it must not import sim/.
 
 /**
- * Raw CPUID words of a CPU. Same shape as sim/types.ts CpuidWords (src/ may not
- * import sim/, and TypeScript's structural typing makes the two interchangeable).
+ * Raw CPUID words of a CPU (the leaves OpenVZ and vzcptcheck care about);
+ * sim/types.ts re-exports this type for node files.
  */
 export interface CpuidWords {
   readonly vendor: string; // "GenuineIntel", "AuthenticAMD"

@@ -48,8 +48,11 @@ export function flagSourceWords(
   return generation.flagSource === "raw-cpuid" ? cpuid : applyMask(cpuid, mask);
 }
 
-/** CPT bit <- cpuinfo feature, for the bits that simply follow the CPU. */
-const FOLLOW_CPU: readonly (readonly [cptBit: string, feature: string])[] = [
+/**
+ * CPT bit <- cpuinfo feature, for the bits that simply follow the CPU (and so
+ * a CPUID mask can clear). rdrand counts only on generations that know it.
+ */
+export const CPU_FOLLOWING_BITS: readonly (readonly [cptBit: string, feature: string])[] = [
   ["cmov", "cmov"],
   ["fxsr", "fxsr"],
   ["sse", "sse"],
@@ -62,6 +65,7 @@ const FOLLOW_CPU: readonly (readonly [cptBit: string, feature: string])[] = [
   ["xsave", "xsave"],
   ["avx", "avx"],
   ["aesni", "aes"],
+  ["rdrand", "rdrand"],
 ];
 
 /** The node flags word (unsigned 32-bit) rst's CPT_TEST_CAPS returns. */
@@ -72,8 +76,9 @@ export function nodeFlags(input: NodeFlagsInput): number {
   const intel = words.vendor === INTEL;
   const names: string[] = [];
 
-  for (const [bit, feature] of FOLLOW_CPU) if (cpu.has(feature)) names.push(bit);
-  if (g.hasRdrand && cpu.has("rdrand")) names.push("rdrand");
+  for (const [bit, feature] of CPU_FOLLOWING_BITS) {
+    if (cpu.has(feature) && (bit !== "rdrand" || g.hasRdrand)) names.push(bit);
+  }
 
   if (input.arch64) names.push("sse2", "emt64");
   else if (cpu.has("sse2")) names.push("sse2");
