@@ -326,6 +326,9 @@ export function fleetFromValue(v: unknown, at: At, ctx: SchemaContext): FleetSpe
   return { name: str(o.name, at.field("name")), nodes };
 }
 
+/** YAML text longer than this is parsed with Bun's built-in parser first. */
+const LARGE_YAML = 1 << 20;
+
 /** Parse a file's text: JSON for *.json, YAML otherwise; one-line errors. */
 export function parseText(text: string, file: string): unknown {
   if (extname(file).toLowerCase() === ".json") {
@@ -333,6 +336,17 @@ export function parseText(text: string, file: string): unknown {
       return JSON.parse(text);
     } catch (e) {
       throw new SchemaError(`${file}: not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  // The yaml package is strict (duplicate keys, one document) and its errors say
+  // where, but it needs ~16 s and 2 GiB for a 10,000-node fleet; Bun's built-in
+  // parser reads that in under a second. Large files therefore go through Bun's
+  // parser, and only a file it rejects is parsed again for a precise message.
+  if (text.length > LARGE_YAML && typeof Bun !== "undefined") {
+    try {
+      return Bun.YAML.parse(text);
+    } catch {
+      // fall through: the yaml package explains what is wrong
     }
   }
   try {

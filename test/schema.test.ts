@@ -7,6 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import YAML from "yaml";
 import { loadProfiles } from "../sim/commands/load.ts";
+import { documentYaml, generateDocument } from "../sim/fleet/generate.ts";
 import { NodeModel } from "../sim/node.ts";
 import {
   defaultCheckpointable,
@@ -391,4 +392,22 @@ describe("one-line errors naming file, field and expectation", () => {
       remove();
     }
   });
+});
+
+describe("large YAML fleets (Bun's built-in parser above 1 MiB)", () => {
+  const doc = generateDocument({ nodes: 1300, containers: 10, seed: 7 });
+  const yaml = documentYaml(doc);
+
+  test("a large YAML fleet loads as the same fleet as its JSON form", () => {
+    expect(yaml.length).toBeGreaterThan(1 << 20);
+    const fromYaml = fleetFromText(yaml, "big.yaml", ctx);
+    const fromJson = fleetFromText(JSON.stringify(doc), "big.json", ctx);
+    expect(fromYaml.nodes.length).toBe(1300);
+    expect(fromYaml).toEqual(fromJson);
+  });
+
+  test("a syntax error in a large file still gets the yaml package's precise message", () => {
+    const broken = `${yaml}\n  - [unclosed\n`;
+    expect(fleetError(broken, "big.yaml")).toMatch(/^big\.yaml: not valid YAML: .*line \d+/);
+  }, 20_000);
 });
