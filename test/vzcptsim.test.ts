@@ -11,6 +11,7 @@ import { nodeView } from "../sim/commands/node-show.ts";
 import { runInProcess } from "../sim/device.ts";
 import { NodeModel } from "../sim/node.ts";
 import { loadNodeRef } from "../sim/schema.ts";
+import type { CpuidWords } from "../sim/types.ts";
 import {
   DEMO_FLEET,
   ensureBuilt,
@@ -74,6 +75,7 @@ const COMMANDS = [
   "demo",
   "migrate-check",
   "node show",
+  "node host",
   "exec",
   "run",
   "serve",
@@ -122,7 +124,10 @@ describe("help", () => {
     expect(r.exit).toBe(1);
     expect(r.stderr).toContain("  node show  ");
     expect(sim(["node", "--help"]).exit).toBe(0);
-    expectOneLineError(sim(["node", "list"]), 'node: unknown subcommand "list" (known: node show)');
+    expectOneLineError(
+      sim(["node", "list"]),
+      'node: unknown subcommand "list" (known: node show, node host)',
+    );
     expectOneLineError(sim(["help", "nope"]), 'help: no command "nope" (see vzcptsim help)');
   });
 });
@@ -157,6 +162,93 @@ describe("node show", () => {
     }
     const legacy = JSON.parse(sim(["node", "show", `${MIXED_FLEET}:legacy-2618`, "--json"]).stdout);
     expect(legacy.kernel.currentVersion).toBeNull();
+  });
+});
+
+describe("node host: this machine", () => {
+  /** What `vzcptcheck profile --json` says about this machine. */
+  const profile = () => {
+    const r = spawnSync(VZCPTCHECK, ["profile", "--json"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  test("loads back with node show, with profile's CPUID, IPv6 and predicted flags", () => {
+    const r = sim(["node", "host"]);
+    expect({ exit: r.exit, stderr: r.stderr }).toEqual({ exit: 0, stderr: "" });
+    const file = join(tmp.dir, "me.yaml");
+    writeFileSync(file, r.stdout);
+    const shown = sim(["node", "show", file, "--json"]);
+    expect(shown.exit).toBe(0);
+    const view = JSON.parse(shown.stdout);
+    const record = profile();
+    expect(record.flags.predicted).not.toBeNull();
+    expect(view.flags).toBe(record.flags.predicted.value);
+    expect(view.name).toBe(record.hostname);
+    expect(view.kernel.id).toBe(record.flags.generation);
+    expect(view.ipv6).toBe(record.ipv6.loaded);
+    expect(view.arch64).toBe(record.arch64);
+    expect(view.containers).toEqual([]);
+    expect(view.cpu).toMatchObject({
+      id: null,
+      vendor: record.cpu.vendor,
+      family: record.cpu.family,
+      model: record.cpu.model,
+    });
+    // The raw words, as profile read them.
+    const spec = loadNodeRef(file, ctx);
+    const { vendor, family, model, ...words } = spec.cpu as CpuidWords;
+    expect({ vendor, family, model }).toEqual({
+      vendor: record.cpu.vendor,
+      family: record.cpu.family,
+      model: record.cpu.model,
+    });
+    expect(words).toEqual(record.cpu.cpuid);
+    // Not OpenVZ (CI machines are not): the YAML says the generation is assumed.
+    if (record.openvz === null) {
+      expect(r.stdout).toContain(`, not OpenVZ: ${record.flags.generation}, the\n#   newest`);
+    }
+  });
+
+  test("--json: the same node; --kernel and --name; the node runs vzcptcheck", () => {
+    const json = sim(["node", "host", "--json", "--name", "here"]);
+    expect(json.exit).toBe(0);
+    const record = profile();
+    expect(json.stderr).toBe(
+      record.openvz === null
+        ? `vzcptsim: node host: uname says ${record.kernel.release} (${record.kernel.machine}), ` +
+            `not OpenVZ: ${record.flags.generation}, the newest generation, is assumed; ` +
+            "choose another with --kernel GEN\n"
+        : "",
+    );
+    const file = join(tmp.dir, "here.json");
+    writeFileSync(file, json.stdout);
+    const yaml = join(tmp.dir, "here.yaml");
+    writeFileSync(yaml, sim(["node", "host", "--name", "here"]).stdout);
+    expect(loadNodeRef(file, ctx)).toEqual(loadNodeRef(yaml, ctx));
+    // vzcptcheck caps on the simulated twin of this machine prints the predicted flags.
+    const caps = sim(["exec", file, "--", "vzcptcheck", "caps"]);
+    expect({ stdout: caps.stdout, exit: caps.exit }).toEqual({
+      stdout: `${record.flags.predicted.value}\n`,
+      exit: 0,
+    });
+    const old = sim(["node", "host", "--kernel", "028stab056", "--json"]);
+    expect(old.stderr).toBe("");
+    const spec = JSON.parse(old.stdout);
+    expect([spec.name, spec.kernel]).toEqual([record.hostname, "028stab056"]);
+    expect(sim(["exec", `${file}`, "--", "vzcptcheck", "version"]).stdout).toBe("2051\n");
+  });
+
+  test("errors", () => {
+    expectOneLineError(
+      sim(["node", "host", "--kernel", "4.19"]),
+      "node host: --kernel: expected a kernel generation (known: 028stab056, 2.6.32-pre, " +
+        '042stab061, 042stab088, 042stab092, 042stab093, 042stab101, 042stab108, 042stab109), got "4.19"',
+    );
+    expectOneLineError(
+      sim(["node", "host", "--yaml"]),
+      "node host: unknown option --yaml (see vzcptsim node host --help)",
+    );
   });
 });
 

@@ -3,13 +3,14 @@
 // the one kind of error a user sees (one line, exit 1).
 
 import type { Output } from "../../src/backend.ts";
+import type { ProfileHost } from "../../src/profile.ts";
 
 /** A user-facing failure: printed as `vzcptsim: MESSAGE`, exit 1. */
 export class CliError extends Error {
   override readonly name = "CliError";
 }
 
-/** Where the running binary finds what it carries (set up by sim/cli.ts). */
+/** Where the running binary finds what it carries (set up by sim/main.ts). */
 export interface CliEnv {
   /** libvzcptsim.so on disk (extracted from the executable on first use). */
   preloadPath(): string;
@@ -17,6 +18,9 @@ export interface CliEnv {
   readonly demoFleetText: string;
   /** dist/vzcptcheck beside this executable, if there is one. */
   readonly siblingVzcptcheck: string | null;
+  /** The machine `node host` describes; absent: this one, through the native module
+   *  (tests give a simulated machine here). */
+  host?(): ProfileHost;
 }
 
 export interface Cli {
