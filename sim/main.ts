@@ -25,7 +25,7 @@ import demoFleetText from "./fleets/demo.yaml" with { type: "text" };
 // One entry per command; `path` is the words that select it (two words for a
 // group such as `node show`). FLEET EXPERIMENTS: the fleet helper adds its
 // `fleet ...` subcommands here, from sim/commands/fleet.ts (e.g. `...fleetCommands`).
-const COMMANDS: readonly CommandDef[] = [
+export const COMMANDS: readonly CommandDef[] = [
   demo,
   migrateCheck,
   nodeShow,

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { loadProfiles } from "../sim/commands/load.ts";
-import { defaultEnv, main } from "../sim/main.ts";
+import { defaultEnv } from "../sim/main.ts";
 import { NodeModel } from "../sim/node.ts";
 import { nodeFromText } from "../sim/schema.ts";
 import type { CpuidWords, NodeSpec } from "../sim/types.ts";
@@ -15,31 +15,14 @@ import { GENERATION_BY_ID, type Generation } from "../src/cpt/generations.ts";
 import { nodeFlags } from "../src/cpt/nodeflags.ts";
 import { hex32 } from "../src/numbers.ts";
 import { collectProfile, type ProfileHost } from "../src/profile.ts";
+import { type SimRun, simIn } from "./in-process.ts";
 import { type Machine, machineHost, wordsOf } from "./sim-machine.ts";
 
 const { ctx } = loadProfiles([]);
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `vzcptsim ARGS` in-process, on the machine `host`. */
-async function sim(args: readonly string[], host: ProfileHost): Promise<Ran> {
-  let stdout = "";
-  let stderr = "";
-  const out = {
-    stdout: (t: string) => {
-      stdout += t;
-    },
-    stderr: (t: string | Uint8Array) => {
-      stderr += typeof t === "string" ? t : new TextDecoder().decode(t);
-    },
-  };
-  const code = await main(args, { ...defaultEnv(), host: () => host }, out);
-  return { code, stdout, stderr };
-}
+const sim = (args: readonly string[], host: ProfileHost): Promise<SimRun> =>
+  simIn(args, { ...defaultEnv(), host: () => host });
 
 const flagsOf = (spec: NodeSpec): number => new NodeModel(spec).flags;
 
@@ -255,7 +238,7 @@ describe("node host on a simulated OpenVZ node", () => {
 });
 
 describe("node host errors: one line, exit 1", () => {
-  const expectError = (r: Ran, message: string) =>
+  const expectError = (r: SimRun, message: string) =>
     expect(r).toEqual({ code: 1, stdout: "", stderr: `vzcptsim: ${message}\n` });
 
   test("bad options", async () => {
