@@ -48,7 +48,7 @@ const oneLineError = (message: string): SimRun => ({
 });
 
 describe("dispatch", () => {
-  test("help and argument errors: the bytes and exit codes of dist/vzcptsim", async () => {
+  test("help, argument errors, node host: the bytes and exit codes of dist/vzcptsim", async () => {
     for (const argv of [
       ["help"],
       ["--help"],
@@ -65,6 +65,9 @@ describe("dispatch", () => {
       ["fleet", "-h"],
       ["cpus", "extra"],
       ["exec", DEMO_FLEET, "--", "ls"],
+      // This machine, through the native module in both.
+      ["node", "host"],
+      ["node", "host", "--json", "--kernel", "042stab093"],
     ]) {
       expect({ argv, ...(await sim(...argv)) }).toEqual({ argv, ...binary(argv) });
     }

@@ -7,7 +7,6 @@
 
 import YAML from "yaml";
 import { type CpuidWordKey, WORD_KEYS } from "../../src/cpt/cpuid.ts";
-import { nativeHost } from "../../src/extra.ts";
 import { hex32 } from "../../src/numbers.ts";
 import { collectProfile, type ProfileHost, type ProfileRecord } from "../../src/profile.ts";
 import { nodeFromProfileRecord } from "../profile-record.ts";
@@ -177,6 +176,20 @@ export function hostNodeYaml(h: HostNode): string {
   return `${comments.join("\n")}\n${body.join("\n")}\n`;
 }
 
+/**
+ * This machine through the native module, imported only when asked for: under
+ * plain `bun sim/cli.ts` (no compiled executable) importing the addon fails,
+ * and that must not take the other commands down with it.
+ */
+async function thisMachine(): Promise<ProfileHost> {
+  try {
+    return (await import("../../src/extra.ts")).nativeHost;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CliError(`node host: cannot load the native module (${why}); use dist/vzcptsim`);
+  }
+}
+
 export const nodeHost: CommandDef = {
   path: ["node", "host"],
   summary: "describe this machine (CPUID, kernel, IPv6) as a node file",
@@ -203,7 +216,7 @@ export const nodeHost: CommandDef = {
     "\n" +
     "Exit status: 0 the node was printed; 1 bad arguments, or CPUID or the\n" +
     "native module not available here.\n",
-  run(args: readonly string[], cli: Cli): number {
+  async run(args: readonly string[], cli: Cli): Promise<number> {
     const p = parseCommandArgs("node host", args, {
       flags: ["json"],
       options: ["kernel", "name"],
@@ -213,7 +226,7 @@ export const nodeHost: CommandDef = {
       ...(p.options.has("kernel") ? { kernel: optionValue(p, "kernel") } : {}),
       ...(p.options.has("name") ? { name: optionValue(p, "name") } : {}),
     };
-    const h = hostNode(cli.env.host?.() ?? nativeHost, opts, loadProfiles([]));
+    const h = hostNode(cli.env.host?.() ?? (await thisMachine()), opts, loadProfiles([]));
     if (!p.flags.has("json")) {
       cli.out.stdout(hostNodeYaml(h));
       return 0;
