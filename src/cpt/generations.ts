@@ -38,9 +38,11 @@ export interface Generation {
   /** Container flags start from node & (cmov|no_ipv6); 061.9 starts from cmov only. */
   readonly containerCarriesNoIpv6: boolean;
   readonly hasRdrand: boolean;
-  /** Lowest and highest 042stab build (e.g. 108.1 -> 108.01) this entry stands for. */
+  /**
+   * The first 042stab build this entry stands for, as major.minor with the
+   * minor in hundredths (061.9 -> 61.09); it lasts until the next entry's.
+   */
   readonly stabFrom: number | null;
-  readonly stabTo: number | null;
 }
 
 const e = (label: string, bitName = label): CheckEntry => {
@@ -112,7 +114,6 @@ export const GENERATIONS: readonly Generation[] = [
     containerCarriesNoIpv6: false,
     hasRdrand: false,
     stabFrom: null,
-    stabTo: null,
   },
   {
     id: "2.6.32-pre",
@@ -132,7 +133,6 @@ export const GENERATIONS: readonly Generation[] = [
     containerCarriesNoIpv6: false,
     hasRdrand: false,
     stabFrom: null,
-    stabTo: null,
   },
   {
     ...RHEL6_BASE,
@@ -149,7 +149,6 @@ export const GENERATIONS: readonly Generation[] = [
     containerCarriesNoIpv6: false,
     hasRdrand: false,
     stabFrom: 61.09,
-    stabTo: 88.03,
   },
   {
     ...RHEL6_BASE,
@@ -165,7 +164,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "raw-cpuid",
     hasRdrand: false,
     stabFrom: 88.04,
-    stabTo: 92.0,
   },
   {
     ...RHEL6_BASE,
@@ -181,7 +179,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "raw-cpuid",
     hasRdrand: false,
     stabFrom: 92.01,
-    stabTo: 93.04,
   },
   {
     ...RHEL6_BASE,
@@ -197,7 +194,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "raw-cpuid",
     hasRdrand: false,
     stabFrom: 93.05,
-    stabTo: 101.04,
   },
   {
     ...RHEL6_BASE,
@@ -213,7 +209,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "raw-cpuid",
     hasRdrand: false,
     stabFrom: 101.05,
-    stabTo: 107.99,
   },
   {
     ...RHEL6_BASE,
@@ -229,7 +224,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "masked-cpuid",
     hasRdrand: true,
     stabFrom: 108.0,
-    stabTo: 109.02,
   },
   {
     ...RHEL6_BASE,
@@ -245,7 +239,6 @@ export const GENERATIONS: readonly Generation[] = [
     flagSource: "masked-cpuid",
     hasRdrand: true,
     stabFrom: 109.03,
-    stabTo: null,
   },
 ];
 
@@ -256,23 +249,38 @@ export const GENERATION_BY_ID: ReadonlyMap<string, Generation> = new Map(
 /** The newest generation: what `explain` assumes when it cannot tell. */
 export const NEWEST_GENERATION = GENERATIONS[GENERATIONS.length - 1] as Generation;
 
+/** A 042stab build as one comparable number: 113.11 -> 113011, 107.100 -> 107100. */
+const buildKey = (major: number, minor: number): number => major * 1000 + minor;
+
+const stabKey = (stab: number): number => {
+  const major = Math.floor(stab);
+  return buildKey(major, Math.round((stab - major) * 100));
+};
+
+const RHEL6_BY_START = GENERATIONS.filter((g) => g.stabFrom !== null).sort(
+  (a, b) => (a.stabFrom as number) - (b.stabFrom as number),
+);
+
 /**
  * Recognise a generation from a kernel release string (`uname -r`):
- * "2.6.32-042stab113.11" -> 042stab109, "2.6.18-028stab056.1" -> 028stab056.
- * Returns null for kernels that are not OpenVZ.
+ * "2.6.32-042stab113.11" -> 042stab109; "2.6.18-028stab056.1" and RHEL5-based
+ * "2.6.18-194.26.1.el5.028stab079.2" -> 028stab056. Returns null for kernels
+ * that are not OpenVZ.
  */
 export function generationFromRelease(release: string): Generation | null {
   const rhel6 = /042stab(\d+)(?:\.(\d+))?/.exec(release);
   if (rhel6) {
-    const build = Number(rhel6[1]) + Number(rhel6[2] ?? 0) / 100;
-    const hit = GENERATIONS.find(
-      (g) => g.stabFrom !== null && build >= g.stabFrom && (g.stabTo === null || build <= g.stabTo),
-    );
-    // Builds before 061.9 are treated as the oldest RHEL6 generation we model.
-    return hit ?? (GENERATION_BY_ID.get("042stab061") as Generation);
+    const key = buildKey(Number(rhel6[1]), Number(rhel6[2] ?? 0));
+    // The last generation starting at or before this build; builds older
+    // than 061.9 count as the oldest RHEL6 generation we model.
+    let hit = RHEL6_BY_START[0] as Generation;
+    for (const g of RHEL6_BY_START) if (stabKey(g.stabFrom as number) <= key) hit = g;
+    return hit;
   }
-  if (/^2\.6\.18-\d+stab/.test(release)) return GENERATION_BY_ID.get("028stab056") as Generation;
-  if (/^2\.6\.32-\d+stab/.test(release) || /^2\.6\.32.*(ovz|openvz)/i.test(release)) {
+  if (/^2\.6\.18[-.].*\d+stab\d+/.test(release)) {
+    return GENERATION_BY_ID.get("028stab056") as Generation;
+  }
+  if (/^2\.6\.32-\d+stab/.test(release) || /^2\.6\.32.*(ovz|openvz|feoktistov)/i.test(release)) {
     return GENERATION_BY_ID.get("2.6.32-pre") as Generation;
   }
   return null;
