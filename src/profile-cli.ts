@@ -50,11 +50,17 @@ function text(r: ProfileRecord): string {
     "Kernel",
     `${r.kernel.sysname} ${r.kernel.release} ${r.kernel.machine} (${r.arch64 ? "64-bit" : "not x86_64"})`,
   );
+  // A release we do not recognise is "not OpenVZ" only if the CPT devices are
+  // silent too; a kernel that answers them is OpenVZ of an unknown generation.
+  const answers = r.cpt.version.value !== null || r.cpt.caps.value !== null;
+  const predictedFor = `flags below are predicted for ${f.generation}, the newest generation`;
   t += line(
     "OpenVZ",
     r.openvz
       ? `${r.openvz.generation} (${r.openvz.title})`
-      : `not OpenVZ (flags below are predicted for ${f.generation}, the newest generation)`,
+      : answers
+        ? `unrecognised release, but CPT answers (${predictedFor})`
+        : `not OpenVZ (${predictedFor})`,
   );
   t += line(
     "CPT version",

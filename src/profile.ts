@@ -51,7 +51,8 @@ export interface ProfileRecord {
   readonly hostname: string;
   readonly kernel: { sysname: string; release: string; version: string; machine: string };
   readonly arch64: boolean;
-  /** The OpenVZ generation recognised from the release; null: not OpenVZ. */
+  /** The OpenVZ generation recognised from the release; null: not recognised (not OpenVZ,
+   *  or a release of no known generation even if the kernel answers CPT requests). */
   readonly openvz: { generation: string; title: string } | null;
   readonly cpt: {
     readonly version: Answer;
@@ -189,7 +190,14 @@ export function collectProfile(host: ProfileHost): ProfileRecord {
   const arch64 = kernel.machine === "x86_64";
   const recognised = generationFromRelease(kernel.release);
   const gen = recognised ?? NEWEST_GENERATION;
-  if (!recognised) unknown.push(`kernel ${kernel.release} is not OpenVZ: no CPT version or flags`);
+  // Only the generation is unknown here: whether /proc/cpt and /proc/rst answer
+  // is asked below and listed on its own (a kernel may answer CPT requests
+  // under a release this table does not recognise).
+  if (!recognised) {
+    unknown.push(
+      `OpenVZ generation: kernel ${kernel.release} is not a release of a known OpenVZ generation (flags predicted for ${gen.id}, the newest)`,
+    );
+  }
 
   let k: Backend | null = null;
   let backendError: string | null = null;

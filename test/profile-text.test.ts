@@ -64,6 +64,44 @@ describe("profile text", () => {
     expect(r.text).toContain("\nNot known on this machine:\n  - CPU: no CPUID on this machine\n");
   });
 
+  test("a release not recognised while CPT answers: only the generation is listed as unknown", () => {
+    // What dist/vzcptcheck under libvzcptsim.so sees: this machine's uname, a node's kernel.
+    const host = machineHost({
+      release: "6.1.0-18-amd64",
+      cpu: "intel-ivybridge-e5-2650v2",
+      node: { modules: { cpt: true, rst: true } },
+    });
+    const rec = collectProfile(host);
+    const r = profileText(host);
+    expect(r.line("CPT version")).toBe("CPT version     2051 (0x803)");
+    expect(r.line("CPT caps")).toBe(
+      `CPT caps        ${rec.cpt.caps.value} (${rec.flags.reported?.hex})`,
+    );
+    expect(r.line("OpenVZ")).toBe(
+      "OpenVZ          unrecognised release, but CPT answers (flags below are predicted for 042stab109, the newest generation)",
+    );
+    expect(rec.unknown).toEqual([
+      "OpenVZ generation: kernel 6.1.0-18-amd64 is not a release of a known OpenVZ generation (flags predicted for 042stab109, the newest)",
+    ]);
+    expect(r.text).toEndWith(
+      "\nNot known on this machine:\n  - OpenVZ generation: kernel 6.1.0-18-amd64 is not a release of a known OpenVZ generation (flags predicted for 042stab109, the newest)\n",
+    );
+  });
+
+  test("a release not recognised and no CPT devices: not OpenVZ, and both answers unknown", () => {
+    const host = machineHost({ release: "6.1.0-18-amd64", cpu: "intel-ivybridge-e5-2650v2" });
+    const r = profileText(host);
+    expect(r.line("OpenVZ")).toBe(
+      "OpenVZ          not OpenVZ (flags below are predicted for 042stab109, the newest generation)",
+    );
+    expect(collectProfile(host).unknown).toEqual([
+      "OpenVZ generation: kernel 6.1.0-18-amd64 is not a release of a known OpenVZ generation (flags predicted for 042stab109, the newest)",
+      "CPT version: Can't open /proc/cpt: No such file or directory",
+      "CPT flags reported by the kernel: Can't open /proc/rst: No such file or directory",
+      "SLM without slm_dmprst: only the kernel's flags show it (assumed off)",
+    ]);
+  });
+
   test("a machine that cannot be asked at all: one line, exit 1", () => {
     const host: ProfileHost = {
       ...machineHost(IVY),
