@@ -6,7 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import YAML from "yaml";
-import { nodeFromProfileRecord } from "./profile-record.ts";
+import { hasFeature } from "../src/cpt/cpuid.ts";
+import { cpuById } from "./cpu/catalog.ts";
+import { isProfileRecord, nodeFromProfileRecord } from "./profile-record.ts";
 import type {
   Container,
   CpuidMask,
@@ -31,6 +33,8 @@ export interface SchemaContext {
 }
 
 type Obj = Record<string, unknown>;
+const isMapping = (v: unknown): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const NOTHING = Symbol("no value to show");
 
 /** One value being read, with its place in the file for error messages. */
@@ -46,6 +50,12 @@ class At {
 
   index(i: number): At {
     return new At(this.file, `${this.path}[${i}]`);
+  }
+
+  /** A value that is well-formed but contradicts another: `text` says what to do. */
+  conflict(text: string): never {
+    const where = this.path === "" ? "" : ` ${this.path}:`;
+    throw new SchemaError(`${this.file}:${where} ${text}`);
   }
 
   fail(expected: string, got: unknown = NOTHING): never {
@@ -286,17 +296,35 @@ export function nodeFromValue(
     ids.add(c.id);
   });
   const cpuAt = at.field("cpu");
+  // Read in field order, so the first bad field is the one reported.
+  const name = o.name === undefined ? (defaultName as string) : str(o.name, at.field("name"));
+  const kernel = knownId(
+    o.kernel,
+    at.field("kernel"),
+    ctx.kernelIds,
+    "kernel generation or profile",
+  );
+  const cpu =
+    typeof o.cpu === "string"
+      ? knownId(o.cpu, cpuAt, ctx.cpuIds, "CPU catalog")
+      : cpuWords(o.cpu, cpuAt);
+  const mask =
+    o.cpuidMask === undefined ? undefined : cpuidMask(o.cpuidMask, at.field("cpuidMask"));
+  const arch64 = bool(o.arch64, at.field("arch64"), true);
+  // A 64-bit kernel needs long mode. The CPU's own words decide (a cpuidMask
+  // hides lm from CPUID, not from the CPU); an id the context knows but the
+  // catalog does not is left to the node model.
+  const words = typeof cpu === "string" ? cpuById(cpu)?.words : cpu;
+  if (arch64 && words !== undefined && !hasFeature(words, "lm")) {
+    const where = typeof cpu === "string" ? "" : `: ${cpuAt.field("ext1Edx").path} bit 29`;
+    at.field("arch64").conflict(`the CPU has no long mode (lm${where}); set arch64: false`);
+  }
   return {
-    name: o.name === undefined ? (defaultName as string) : str(o.name, at.field("name")),
-    kernel: knownId(o.kernel, at.field("kernel"), ctx.kernelIds, "kernel generation or profile"),
-    cpu:
-      typeof o.cpu === "string"
-        ? knownId(o.cpu, cpuAt, ctx.cpuIds, "CPU catalog")
-        : cpuWords(o.cpu, cpuAt),
-    ...(o.cpuidMask === undefined
-      ? {}
-      : { cpuidMask: cpuidMask(o.cpuidMask, at.field("cpuidMask")) }),
-    arch64: bool(o.arch64, at.field("arch64"), true),
+    name,
+    kernel,
+    cpu,
+    ...(mask === undefined ? {} : { cpuidMask: mask }),
+    arch64,
     ipv6: bool(o.ipv6, at.field("ipv6"), true),
     slmWithoutDmprst: bool(o.slmWithoutDmprst, at.field("slmWithoutDmprst"), false),
     modules: {
@@ -307,7 +335,15 @@ export function nodeFromValue(
   };
 }
 
+const NOT_A_FLEET = "not a fleet file; a fleet file has name: and nodes: (a list of nodes)";
+
 export function fleetFromValue(v: unknown, at: At, ctx: SchemaContext): FleetSpec {
+  // One node where a fleet was expected: say so rather than "kernel: no such field".
+  if (isProfileRecord(v))
+    at.conflict(`this is a vzcptcheck profile record (one node), ${NOT_A_FLEET}`);
+  if (isMapping(v) && !("nodes" in v) && ("kernel" in v || "cpu" in v)) {
+    at.conflict(`this is a node file (it has kernel:/cpu:, no nodes:), ${NOT_A_FLEET}`);
+  }
   const o = object(v, at, ["name", "nodes"], ["name", "nodes"]);
   const nodesAt = at.field("nodes");
   const raw = list(o.nodes, nodesAt);
@@ -372,21 +408,19 @@ function readText(file: string): string {
   }
 }
 
-const isFleetShaped = (v: unknown): boolean =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v;
-
 /** A node from parsed text (a node mapping or a profile record). */
 export function nodeFromText(text: string, file: string, ctx: SchemaContext): NodeSpec {
   const v = parseText(text, file);
   // A `vzcptcheck profile --json` record is a node too (sim/profile-record.ts).
   const fromProfile = nodeFromProfileRecord(v, file, ctx);
   if (fromProfile) return fromProfile;
-  if (isFleetShaped(v)) {
-    const names = list((v as Obj).nodes, new At(file, "nodes"))
-      .map((n) => (typeof n === "object" && n !== null ? (n as Obj).name : undefined))
+  if (isMapping(v) && "nodes" in v) {
+    const names = list(v.nodes, new At(file, "nodes"))
+      .map((n) => (isMapping(n) ? n.name : undefined))
       .filter((n): n is string => typeof n === "string");
+    const example = names[0] === undefined ? "" : `, e.g. ${file}:${names[0]}`;
     throw new SchemaError(
-      `${file}: this is a fleet file; name one of its nodes as ${file}:NODE (nodes: ${names.join(", ")})`,
+      `${file}: this is a fleet file (it has nodes:), not a node file; name one of its nodes as FLEET_FILE:NODE_NAME${example} (nodes: ${names.join(", ")})`,
     );
   }
   const stem = basename(file, extname(file));

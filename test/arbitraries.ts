@@ -4,7 +4,7 @@
 // its kernel messages fit in one page; the shrinker then finds small cases.
 
 import fc from "fast-check";
-import { CPU_CATALOG } from "../sim/cpu/catalog.ts";
+import { CPU_CATALOG, cpuWords } from "../sim/cpu/catalog.ts";
 import type {
   Container,
   CpuidMask,
@@ -16,6 +16,7 @@ import type {
   SchedPolicy,
   Task,
 } from "../sim/types.ts";
+import { hasFeature } from "../src/cpt/cpuid.ts";
 import { GENERATIONS } from "../src/cpt/generations.ts";
 import { cpuidBitOf, ORACLE_FEATURES, type OracleFeature, SUPPORTED_FS } from "./oracle.ts";
 
@@ -264,6 +265,10 @@ export interface NodeOptions {
 const often = (p: boolean) =>
   fc.oneof({ weight: 5, arbitrary: fc.constant(p) }, { weight: 1, arbitrary: fc.constant(!p) });
 
+/** A 64-bit kernel needs a CPU with long mode (node files refuse the rest). */
+const fitArch64 = (arch64: boolean, cpu: string | CpuidWords): boolean =>
+  arch64 && hasFeature(cpuWords(cpu), "lm");
+
 export const node = (opts: NodeOptions = {}): fc.Arbitrary<NodeSpec> =>
   fc
     .record({
@@ -281,9 +286,10 @@ export const node = (opts: NodeOptions = {}): fc.Arbitrary<NodeSpec> =>
         opts.containers ??
         fc.uniqueArray(container(), { minLength: 1, maxLength: 3, selector: (c) => c.id }),
     })
-    .map(({ cpuidMask: mask, ...rest }) =>
-      mask === undefined ? rest : { ...rest, cpuidMask: mask },
-    );
+    .map(({ cpuidMask: mask, ...rest }) => {
+      const n = { ...rest, arch64: fitArch64(rest.arch64, rest.cpu) };
+      return mask === undefined ? n : { ...n, cpuidMask: mask };
+    });
 
 /**
  * A source and a destination for a migration: unrelated half of the time,
@@ -321,6 +327,7 @@ export const nodePair = (
               name: `${name}-dst`,
               kernel,
               cpu,
+              arch64: fitArch64(rest.arch64, cpu),
               ipv6,
               slmWithoutDmprst: slm,
               containers: [],

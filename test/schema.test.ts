@@ -113,6 +113,7 @@ describe("defaults", () => {
           model: 44,
           leaf1Ecx: "0x029ee3ff",
           leaf1Edx: 3219913727,
+          ext1Edx: 0x2c100800, // lm: a 64-bit kernel
         },
         cpuidMask: { leaf1Ecx: "0xbfffffff" },
       }),
@@ -129,7 +130,7 @@ describe("defaults", () => {
       leaf7Ecx: 0,
       leaf7Edx: 0,
       ext1Ecx: 0,
-      ext1Edx: 0,
+      ext1Edx: 0x2c100800,
     });
     expect(n.cpuidMask).toEqual({ leaf1Ecx: 0xbfffffff });
   });
@@ -370,11 +371,59 @@ describe("one-line errors naming file, field and expectation", () => {
 
   test("a fleet file where a node was expected, and an unknown node name", () => {
     expect(() => loadNodeFile(DEMO_FLEET, ctx)).toThrow(
-      `${DEMO_FLEET}: this is a fleet file; name one of its nodes as ${DEMO_FLEET}:NODE (nodes: ivybridge-a, westmere-b, haswell-c)`,
+      `${DEMO_FLEET}: this is a fleet file (it has nodes:), not a node file; name one of its nodes as FLEET_FILE:NODE_NAME, e.g. ${DEMO_FLEET}:ivybridge-a (nodes: ivybridge-a, westmere-b, haswell-c)`,
     );
     expect(() => loadNodeRef(`${DEMO_FLEET}:sparc-1`, ctx)).toThrow(
       `${DEMO_FLEET}: no node named "sparc-1" (nodes: ivybridge-a, westmere-b, haswell-c)`,
     );
+  });
+
+  test("a node file (or a profile record) where a fleet was expected says so", () => {
+    const notFleet = "not a fleet file; a fleet file has name: and nodes: (a list of nodes)";
+    expect(fleetError("kernel: 042stab109\ncpu: intel-westmere-x5670\n", "w.yaml")).toBe(
+      `w.yaml: this is a node file (it has kernel:/cpu:, no nodes:), ${notFleet}`,
+    );
+    expect(fleetError("name: n1\ncpu: intel-westmere-x5670\n", "w.yaml")).toBe(
+      `w.yaml: this is a node file (it has kernel:/cpu:, no nodes:), ${notFleet}`,
+    );
+    expect(fleetError('{"kind": "vzcptcheck-profile", "schemaVersion": 1}', "p.json")).toBe(
+      `p.json: this is a vzcptcheck profile record (one node), ${notFleet}`,
+    );
+    // FLEET_FILE:NODE_NAME whose file is a node file.
+    const { dir, remove } = tempDir();
+    try {
+      const file = join(dir, "w.yaml");
+      writeFileSync(file, "kernel: 042stab109\ncpu: intel-westmere-x5670\n");
+      expect(() => loadNodeRef(`${file}:a`, ctx)).toThrow(
+        `${file}: this is a node file (it has kernel:/cpu:, no nodes:), ${notFleet}`,
+      );
+      expect(loadNodeRef(file, ctx).name).toBe("w");
+    } finally {
+      remove();
+    }
+    // Anything else keeps the field-level message.
+    expect(fleetError("name: t\nnode: []\n")).toStartWith("f.yaml: node: expected no such field");
+  });
+
+  test("arch64 on a CPU without long mode: one line naming the field", () => {
+    const fix = "the CPU has no long mode (lm); set arch64: false";
+    const p4 = "name: t\nnodes:\n  - {name: a, kernel: 042stab109, cpu: intel-northwood-p4";
+    expect(fleetError(`${p4}}\n`)).toBe(`f.yaml: nodes[0].arch64: ${fix}`);
+    expect(fleetError(`${p4}, arch64: true}\n`)).toBe(`f.yaml: nodes[0].arch64: ${fix}`);
+    expect(fleetFromText(`${p4}, arch64: false}\n`, "f.yaml", ctx).nodes[0]?.arch64).toBe(false);
+    // Raw words: lm is ext1Edx bit 29; a cpuidMask hiding it does not make the CPU 32-bit.
+    const raw = (ext1Edx: string, extra = "") =>
+      `name: t\nnodes:\n  - {name: a, kernel: 042stab109, cpu: {vendor: GenuineIntel, ext1Edx: "${ext1Edx}"}${extra}}\n`;
+    expect(fleetError(raw("0x00100000"))).toBe(
+      "f.yaml: nodes[0].arch64: the CPU has no long mode (lm: nodes[0].cpu.ext1Edx bit 29); set arch64: false",
+    );
+    expect(fleetFromText(raw("0x20100000"), "f.yaml", ctx).nodes[0]?.arch64).toBe(true);
+    expect(
+      fleetFromText(raw("0x20100000", ", cpuidMask: {ext1Edx: 0}"), "f.yaml", ctx).nodes[0]?.arch64,
+    ).toBe(true);
+    expect(() =>
+      nodeFromText("kernel: 042stab109\ncpu: intel-northwood-p4\n", "p4.yaml", ctx),
+    ).toThrow(new SchemaError(`p4.yaml: arch64: ${fix}`));
   });
 
   test("errors in a node file name the node file", () => {
