@@ -189,15 +189,30 @@ function removeStale(socketPath: string): void {
   }
 }
 
+/** sun_path holds 108 bytes with the terminating NUL (and libvzcptsim.so needs the NUL). */
+export const SOCKET_PATH_MAX = 107;
+
+/** Why `socketPath` cannot be a Unix socket's path, or null when it can. */
+export function socketPathProblem(socketPath: string): string | null {
+  const n = Buffer.byteLength(socketPath);
+  if (n === 0) return "empty socket path";
+  if (n > SOCKET_PATH_MAX) return `socket path too long (${n} bytes; at most ${SOCKET_PATH_MAX})`;
+  if (socketPath.includes("\0")) return "socket path contains a NUL byte";
+  return null;
+}
+
 /**
  * Serve `node` on a Unix socket at `socketPath` (a stale socket file is
- * replaced). `kernel` defaults to the node's kernel model.
+ * replaced). `kernel` defaults to the node's kernel model. A path that cannot
+ * be a socket's (socketPathProblem) is refused before anything is touched.
  */
 export async function serveNode(
   node: NodeModel,
   socketPath: string,
   kernel: SimKernel = nodeKernel(node),
 ): Promise<NodeServer> {
+  const problem = socketPathProblem(socketPath);
+  if (problem !== null) throw new Error(problem);
   removeStale(socketPath);
   const sockets = new Set<Socket>();
   const server: Server = createServer((sock) => {
@@ -235,6 +250,8 @@ export async function serveNode(
 /** Send one control request to a running server and wait for its reply. */
 export function controlRequest(socketPath: string, request: ControlRequest): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
+    const problem = socketPathProblem(socketPath);
+    if (problem !== null) return reject(new Error(problem));
     const sock = createConnection(socketPath);
     let data = "";
     sock.setEncoding("utf8");

@@ -14,6 +14,7 @@ import { BUILTIN_PROFILES, knownProfileIds } from "../sim/kernel/profiles.ts";
 import { COMMANDS, defaultEnv, main, usage } from "../sim/main.ts";
 import { NodeModel } from "../sim/node.ts";
 import { loadNodeRef } from "../sim/schema.ts";
+import { serveNode, socketPathProblem } from "../sim/server.ts";
 import { capture, type SimRun, simIn, treeEnv } from "./in-process.ts";
 import {
   DEMO_FLEET,
@@ -308,6 +309,44 @@ describe("serve and control", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`vzcptsim: serve: cannot listen on ${nowhere}: `);
     expect(r.stderr.indexOf("\n")).toBe(r.stderr.length - 1);
+  });
+});
+
+describe("socket paths longer than a Unix socket's", () => {
+  test("serve and control refuse them before touching anything, saying the limit", async () => {
+    // 108 bytes and more do not fit sun_path with its NUL; the file there must survive.
+    const long = join(tmp.dir, "s".repeat(120 - tmp.dir.length - 1));
+    expect(Buffer.byteLength(long)).toBe(120);
+    writeFileSync(long, "not a socket");
+    expect(await sim("serve", `${DEMO_FLEET}:ivybridge-a`, "--socket", long)).toEqual(
+      oneLineError("serve: --socket: socket path too long (120 bytes; at most 107)"),
+    );
+    expect(readFileSync(long, "utf8")).toBe("not a socket");
+    expect(await sim("control", "--socket", long, "ping")).toEqual(
+      oneLineError("control: --socket: socket path too long (120 bytes; at most 107)"),
+    );
+    const at108 = join(tmp.dir, "t".repeat(108 - tmp.dir.length - 1));
+    expect((await sim("serve", `${DEMO_FLEET}:ivybridge-a`, "--socket", at108)).stderr).toBe(
+      "vzcptsim: serve: --socket: socket path too long (108 bytes; at most 107)\n",
+    );
+    // serveNode itself refuses too (run and migrate-check --via-preload use it).
+    const node = new NodeModel(loadNodeRef(`${DEMO_FLEET}:ivybridge-a`, loadProfiles([]).ctx));
+    await expect(serveNode(node, long)).rejects.toThrow(
+      "socket path too long (120 bytes; at most 107)",
+    );
+    expect(socketPathProblem("")).toBe("empty socket path");
+  });
+
+  test("107 bytes is still a socket path: served and reached through the interposer", async () => {
+    const at107 = join(tmp.dir, "u".repeat(107 - tmp.dir.length - 1));
+    expect(socketPathProblem(at107)).toBeNull();
+    const node = new NodeModel(loadNodeRef(`${DEMO_FLEET}:ivybridge-a`, loadProfiles([]).ctx));
+    const server = await serveNode(node, at107);
+    try {
+      expect(text((await underPreload(at107, ["caps"])).stdout)).toBe("771913119\n");
+    } finally {
+      await server.stop();
+    }
   });
 });
 

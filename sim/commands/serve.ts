@@ -1,7 +1,7 @@
 // `vzcptsim serve` (a node server until SIGINT/SIGTERM) and `vzcptsim
 // control` (change a served node's state while it runs).
 
-import { type ControlRequest, controlRequest, serveNode } from "../server.ts";
+import { type ControlRequest, controlRequest, serveNode, socketPathProblem } from "../server.ts";
 import {
   type Cli,
   CliError,
@@ -40,7 +40,7 @@ export const serve: CommandDef = {
     "NODE is a node file (YAML or JSON) or FLEET_FILE:NODE_NAME.\n" +
     "\n" +
     "Options:\n" +
-    "  --socket PATH    where to listen (required)\n" +
+    "  --socket PATH    where to listen (required; at most 107 bytes)\n" +
     PROFILE_HELP,
   async run(args: readonly string[], cli: Cli): Promise<number> {
     const p = parseCommandArgs("serve", args, {
@@ -50,6 +50,8 @@ export const serve: CommandDef = {
     });
     const socket = optionValue(p, "socket");
     if (socket === undefined) throw new CliError("serve: --socket PATH is required");
+    const problem = socketPathProblem(socket);
+    if (problem !== null) throw new CliError(`serve: --socket: ${problem}`);
     const node = loadNode(
       p.positional[0] as string,
       loadProfiles(p.options.get(PROFILE_OPTION) ?? []),
@@ -94,6 +96,8 @@ export const control: CommandDef = {
     });
     const socket = optionValue(p, "socket");
     if (socket === undefined) throw new CliError("control: --socket PATH is required");
+    const problem = socketPathProblem(socket);
+    if (problem !== null) throw new CliError(`control: --socket: ${problem}`);
     const [op, ct, state] = p.positional;
     let request: ControlRequest;
     if (op === "ping" || op === "kernel-log") {
