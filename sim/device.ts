@@ -1,7 +1,10 @@
 // An in-process Backend over a simulated kernel: a fake fd table (numbers from
 // 3 up, lowest free first, like the kernel), in-memory pipes, and ioctl
-// forwarded to the kernel model. `runInProcess` runs the production flows
-// (src/grammar.ts + src/modes.ts, unchanged) against a node.
+// forwarded to the kernel model. `runInProcess` runs the production CLI's
+// dispatch against a node, as src/cli.ts does: `explain` and `profile`
+// (parseExtra, then runExtraOn with the node as the machine: sim/host.ts),
+// every other argv through the original grammar and flows (src/grammar.ts +
+// src/modes.ts), unchanged.
 //
 // Decisions:
 // - A pipe holds 65536 bytes. Writes follow Linux's rules for a non-blocking
@@ -19,8 +22,10 @@
 import type { Backend, Output, PipeResult, SysResult } from "../src/backend.ts";
 import { EBADF, EMFILE, ENOTTY, strerrorC } from "../src/cpt/errno.ts";
 import { CPT_SET_ERRORFD } from "../src/cpt/requests.ts";
-import { parseArgs } from "../src/grammar.ts";
+import { runExtraOn } from "../src/extra-run.ts";
+import { parseArgs, parseExtra } from "../src/grammar.ts";
 import { runCommand } from "../src/modes.ts";
+import { simulatedHost } from "./host.ts";
 import type { KernelFile, SimKernel } from "./kernel/api.ts";
 import { nodeKernel } from "./kernel/model.ts";
 import type { NodeModel } from "./node.ts";
@@ -222,6 +227,10 @@ export interface RunResult {
 export function runInProcess(node: NodeModel, args: readonly string[], euid = 0): RunResult {
   const backend = simBackend(nodeKernel(node), { euid });
   const out = collectingOutput();
-  const exit = runCommand(parseArgs(args), () => backend, out);
+  const extra = parseExtra(args);
+  const exit =
+    extra === null
+      ? runCommand(parseArgs(args), () => backend, out)
+      : runExtraOn(extra, simulatedHost(node, backend), out);
   return { stdout: out.stdoutText(), stderr: out.stderrBytes(), exit };
 }

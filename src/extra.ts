@@ -5,11 +5,10 @@
 
 import { existsSync } from "node:fs";
 import type { Output } from "./backend.ts";
-import { runExplain } from "./explain-cli.ts";
+import { runExtraOn } from "./extra-run.ts";
 import type { ExtraCommand } from "./grammar.ts";
 import { loadNative } from "./native.ts";
 import type { ProfileHost } from "./profile.ts";
-import { runProfile } from "./profile-cli.ts";
 
 /** This machine, asked through the native module. */
 export const nativeHost: ProfileHost = {
@@ -25,14 +24,7 @@ export const nativeHost: ProfileHost = {
   exists: (path) => existsSync(path),
 };
 
-/** Run `explain` or `profile`; returns the exit code, never throws. */
+/** Run `explain` or `profile` on this machine; returns the exit code, never throws. */
 export function runExtra(cmd: ExtraCommand, out: Output): number {
-  try {
-    if (cmd.kind === "explain")
-      return runExplain(cmd.args, { release: () => nativeHost.uname().release }, out);
-    return runProfile(cmd.args, nativeHost, out);
-  } catch (e) {
-    out.stderr(`vzcptcheck ${cmd.kind}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
+  return runExtraOn(cmd, nativeHost, out);
 }

@@ -1,5 +1,6 @@
 // `vzcptsim exec NODE -- vzcptcheck ARGS...`: the production CLI's flows,
-// unchanged, run in this process against a simulated node. Output bytes and
+// unchanged, run in this process against a simulated node (explain and
+// profile too, with the node as their machine: sim/host.ts). Output bytes and
 // exit code are exactly what dist/vzcptcheck would give on that node.
 
 import { basename } from "node:path";
@@ -25,6 +26,13 @@ export const exec: CommandDef = {
     "and stderr are printed byte for byte and vzcptsim exits with its exit code.\n" +
     "To run any other program (or the real dist/vzcptcheck) against a node, use\n" +
     "`vzcptsim run`.\n" +
+    "\n" +
+    "`vzcptcheck explain` and `vzcptcheck profile` see NODE as their machine:\n" +
+    "uname -r is a release of the node's kernel generation (2.6.32-042stab113.11\n" +
+    "for 042stab109; all are listed in vzcptsim(1)), uname -m is x86_64 or i686\n" +
+    "(arch64), the host name is the node's name, CPUID answers with the node's\n" +
+    "CPU words after its cpuidMask (masking shows in CPUID on OpenVZ), and IPv6\n" +
+    "is loaded when the node's ipv6 is true.\n" +
     "\n" +
     "NODE is a node file (YAML or JSON) or FLEET_FILE:NODE_NAME.\n" +
     "\n" +
