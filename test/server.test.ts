@@ -5,12 +5,13 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { loadProfiles } from "../sim/commands/load.ts";
 import { runInProcess } from "../sim/device.ts";
 import { NodeModel } from "../sim/node.ts";
+import { PROBE_MARKER } from "../sim/preload-file.ts";
 import { loadFleetFile } from "../sim/schema.ts";
 import { controlRequest, type NodeServer, serveNode } from "../sim/server.ts";
 import type { FleetSpec } from "../sim/types.ts";
@@ -46,13 +47,14 @@ beforeAll(async () => {
     const model = new NodeModel(n);
     served.set(n.name, { model, server: await serveNode(model, join(tmp.dir, `${n.name}.sock`)) });
   }
-  // The C client, built twice: plain (calls open) and as node-gyp builds (open64).
+  // The C client, built twice: plain (calls open and read) and as node-gyp
+  // builds (open64), fortified (a read of unknown length calls __read_chk).
   devclient = join(tmp.dir, "devclient");
   devclient64 = join(tmp.dir, "devclient64");
   const src = join(ROOT, "test/fixtures/devclient.c");
   for (const [out, extra] of [
     [devclient, []],
-    [devclient64, ["-D_FILE_OFFSET_BITS=64"]],
+    [devclient64, ["-D_FILE_OFFSET_BITS=64", "-D_FORTIFY_SOURCE=2"]],
   ] as const) {
     const r = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", ...extra, "-o", out, src], {
       encoding: "utf8",
@@ -438,6 +440,12 @@ describe("libvzcptsim.so from a C program", () => {
         .join(" ");
     expect(imports(devclient)).toBe("open openat");
     expect(imports(devclient64)).toBe("open64 openat64");
+    const reads = (p: string): string[] =>
+      [...spawnSync("nm", ["-D", p], { encoding: "utf8" }).stdout.matchAll(/ U (\w*read\w*)@/g)]
+        .map((m) => m[1] as string)
+        .sort();
+    expect(reads(devclient)).toEqual(["read"]);
+    expect(reads(devclient64)).toEqual(["__read_chk", "read"]);
   });
 
   for (const which of ["plain", "open64"] as const) {
@@ -564,5 +572,229 @@ describe("libvzcptsim.so from a C program", () => {
     } finally {
       remove();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Device fds the program closes behind the interposer's back, duplicates,
+// reads or writes. devclient stops itself after 10 s (alarm), so a step that
+// hangs fails at once instead of at the test's timeout.
+const HANG = 15_000;
+
+describe("libvzcptsim.so: closed, replaced, duplicated, read and written device fds", () => {
+  const client = (program: string, steps: string[], socket = socketOf("g109")) =>
+    runAsync([program, ...steps], { LD_PRELOAD: PRELOAD_SO, VZCPTSIM_SOCKET: socket });
+  const lines = (r: { stdout: Uint8Array }): string[] => text(r.stdout).split("\n");
+
+  for (const how of [
+    ["sockpair", "dup2"],
+    ["sockpair", "dup3"],
+    ["closerange", "sockpair"],
+    ["closefrom", "sockpair"],
+  ]) {
+    test(
+      `a device fd replaced by ${how.join(" + ")}: ioctl passes through (ENOTTY), nothing reaches the socketpair`,
+      async () => {
+        const r = await client(devclient, [
+          "open:cpt",
+          ...how,
+          "tcgets",
+          "peer",
+          "open:cpt",
+          "version:0",
+        ]);
+        expect(lines(r)).toEqual([
+          "open:cpt 3 0",
+          `${how[0]} 0 0`,
+          `${how[1]} 0 0`,
+          "tcgets -1 25",
+          "peer -1 11",
+          expect.stringMatching(/^open:cpt \d+ 0$/),
+          "version:0 2051 0",
+          "",
+        ]);
+        expect(r.exit).toBe(0);
+      },
+      HANG,
+    );
+  }
+
+  test(
+    "a device fd closed by the bare system call, its number reused: ioctl and read pass through",
+    async () => {
+      const r = await client(devclient, [
+        "open:cpt",
+        "rawclose",
+        "devnull",
+        "tcgets",
+        "read",
+        "write",
+      ]);
+      expect(lines(r)).toEqual([
+        "open:cpt 3 0",
+        "rawclose 0 0",
+        "devnull 0 0",
+        "tcgets -1 25", // /dev/null's own answer, not EIO from a protocol sent to it
+        "read 0 0",
+        "write 3 0",
+        "",
+      ]);
+    },
+    HANG,
+  );
+
+  test("device fds closed behind its back do not fill the table (40 > 32 entries)", async () => {
+    const r = await client(devclient, ["leak:40", "open:cpt", "version:0", "close"]);
+    expect(lines(r)).toEqual(["leak 0 0", "open:cpt 3 0", "version:0 2051 0", "close 0 0", ""]);
+  });
+
+  test(
+    "the kept error fd closed behind its back (closefrom): no error bytes into the file that gets its number",
+    async () => {
+      const held = join(tmp.dir, "held.txt");
+      writeFileSync(held, "");
+      const hold = `hold:${held}`;
+      const r = await client(devclient, [
+        "open:cpt",
+        "pipe",
+        "errfd",
+        "closewrite",
+        "closeabove", // the pipe's read end and the interposer's dup of the write end
+        hold, // the numbers come back, one of them the old error fd's
+        hold,
+        hold,
+        "veid:101",
+        "vecaps:134378911",
+        "close",
+      ]);
+      expect(lines(r).slice(-4)).toEqual(["veid:101 0 0", "vecaps:134378911 1 0", "close 0 0", ""]);
+      expect(readFileSync(held, "utf8")).toBe("");
+    },
+    HANG,
+  );
+
+  for (const which of ["plain", "fortified"] as const) {
+    test(
+      `a dup of a device fd is the same file; the error fd is let go at the last close (${which})`,
+      async () => {
+        const program = which === "plain" ? devclient : devclient64;
+        const r = await client(program, [
+          "open:cpt",
+          "pipe",
+          "errfd",
+          "closewrite",
+          "dup",
+          "veid:101",
+          "vecaps:134378911",
+          "readn:12",
+          "close",
+          "drain",
+        ]);
+        expect(lines(r).slice(1)).toEqual([
+          "pipe 0 0",
+          "errfd 0 0",
+          "closewrite 0 0",
+          "dup 0 0",
+          "veid:101 0 0",
+          "vecaps:134378911 1 0",
+          "readn 12 0 |Ctx      Id |",
+          "close 0 0",
+          // The last close released the file and with it the kernel's hold on
+          // the pipe: end of file after the bytes, not EAGAIN.
+          "drain 128 0",
+          "Error: Destination cpu does not have xsave",
+          "Error: Destination cpu does not have avx",
+          "Error: Destination cpu does not have rdrand",
+          "",
+        ]);
+      },
+      HANG,
+    );
+  }
+
+  test(
+    "read gives the context listing's head line then end of file; write fails with EIO",
+    async () => {
+      const rw = await client(devclient64, [
+        "open:rst",
+        "readn:20",
+        "read",
+        "read",
+        "write",
+        "caps:0",
+      ]);
+      expect(lines(rw)).toEqual([
+        "open:rst 3 0",
+        "readn 20 0 |Ctx      Id       VE|",
+        "read 13 0",
+        "       State",
+        "read 0 0",
+        "write -1 5",
+        "caps:0 771913119 0", // the protocol is still in step
+        "",
+      ]);
+      const ro = await client(devclient, ["openro:cpt", "read", "write", "close"]);
+      expect(lines(ro)).toEqual([
+        "openro:cpt 3 0",
+        "read 33 0",
+        "Ctx      Id       VE       State",
+        "write -1 9",
+        "close 0 0",
+        "",
+      ]);
+      const wo = await client(devclient, ["openwo:cpt", "read", "write", "version:0"]);
+      expect(lines(wo)).toEqual([
+        "openwo:cpt 3 0",
+        "read -1 9",
+        "write -1 5",
+        "version:0 2051 0",
+        "",
+      ]);
+    },
+    HANG,
+  );
+
+  test(
+    "cat, shell redirections and echo on the devices: quick answers, the server stays healthy",
+    async () => {
+      const sock = socketOf("g109");
+      const env = { PATH: process.env.PATH, LD_PRELOAD: PRELOAD_SO, VZCPTSIM_SOCKET: sock };
+      // timeout(1): a hang fails here in 5 s instead of at the test's timeout.
+      const sh = (script: string) => runAsync(["timeout", "5", "sh", "-c", script], env);
+      const cat = await sh("cat /proc/cpt");
+      expect({ out: text(cat.stdout), err: text(cat.stderr), exit: cat.exit }).toEqual({
+        out: "Ctx      Id       VE       State\n",
+        err: "",
+        exit: 0,
+      });
+      // The shell opens the device and dup2()s it to fd 0 or 1; cat inherits it through execve.
+      const redirected = await sh("cat < /proc/rst && exec 3<>/proc/cpt && cat <&3");
+      expect(text(redirected.stdout)).toBe("Ctx      Id       VE       State\n".repeat(2));
+      expect(redirected.exit).toBe(0);
+      const echo = await sh("echo hi > /proc/cpt");
+      expect(text(echo.stderr)).toMatch(/I\/O error\n$/);
+      expect(echo.exit).toBe(1);
+      const printf = await sh("printf hi >> /proc/rst");
+      expect(text(printf.stderr)).toMatch(/I\/O error\n$/);
+      expect(printf.exit).toBe(1);
+      expect(await controlRequest(sock, { op: "ping" })).toEqual({ ok: true, node: "g109" });
+      expect(text((await underPreload(sock, ["version"])).stdout)).toBe("2051\n");
+    },
+    HANG,
+  );
+
+  test("VZCPTSIM_PROBE=1: the constructor answers the probe once, not in the probe's children", async () => {
+    const r = await runAsync(["sh", "-c", "sh -c 'echo child'"], {
+      PATH: process.env.PATH,
+      LD_PRELOAD: PRELOAD_SO,
+      VZCPTSIM_PROBE: "1",
+    });
+    expect(text(r.stdout)).toBe(`${PROBE_MARKER}child\n`);
+    const quiet = await runAsync(["sh", "-c", "echo plain"], {
+      PATH: process.env.PATH,
+      LD_PRELOAD: PRELOAD_SO,
+      VZCPTSIM_PROBE: "yes",
+    });
+    expect(text(quiet.stdout)).toBe("plain\n");
   });
 });
