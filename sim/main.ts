@@ -3,9 +3,7 @@
 // run the very same dispatch in-process. It carries libvzcptsim.so and the
 // demo fleet inside the executable; the production vzcptcheck carries none of this.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import soEmbedded from "../build/libvzcptsim.so" with { type: "file" };
 import type { Output } from "../src/backend.ts";
 import { fdOutput } from "../src/output.ts";
@@ -20,6 +18,7 @@ import { nodeShow } from "./commands/node-show.ts";
 import { run } from "./commands/run.ts";
 import { control, serve } from "./commands/serve.ts";
 import demoFleetText from "./fleets/demo.yaml" with { type: "text" };
+import { loadablePreload } from "./preload-file.ts";
 
 // ---- The command table ------------------------------------------------------
 // One entry per command; `path` is the words that select it (two words for a
@@ -127,24 +126,11 @@ async function dispatch(args: readonly string[], cli: Cli): Promise<number> {
   return hit.cmd.run(hit.rest, cli);
 }
 
-/**
- * libvzcptsim.so on disk. Under `bun` it already is; in the compiled binary
- * it lives in the embedded file system, so it is copied once into a private
- * (0700) temp dir, removed when vzcptsim exits.
- */
+/** libvzcptsim.so on disk and proven to load (sim/preload-file.ts), found once. */
 function makePreloadPath(): () => string {
   let path: string | null = null;
   return () => {
-    if (path !== null) return path;
-    if (!soEmbedded.startsWith("/$bunfs/")) {
-      path = soEmbedded;
-      return path;
-    }
-    const dir = mkdtempSync(join(tmpdir(), "vzcptsim-so-"));
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, "libvzcptsim.so");
-    writeFileSync(file, readFileSync(soEmbedded), { mode: 0o600 });
-    path = file;
+    path ??= loadablePreload(soEmbedded);
     return path;
   };
 }

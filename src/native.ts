@@ -20,7 +20,8 @@
 //        $HOME/.cache      the home file system, almost never noexec.
 //      A base is used only if no one but root and us can swap a path component
 //      (owner and mode checks on every ancestor), because we are about to run
-//      code from that file as root.
+//      code from that file as root. The checks live in src/private-dir.ts
+//      (vzcptsim uses them for libvzcptsim.so), loaded only on this path.
 //   3. Nothing worked: one clear error line (cli.ts prints it, exit 1).
 
 import addonPath from "../native/build/Release/vzcpt.node" with { type: "file" };
@@ -91,12 +92,12 @@ function load(): VzcptAddon {
 }
 
 type Fs = typeof import("node:fs");
-
-const S_ISVTX = 0o1000;
+type PrivateDir = typeof import("./private-dir.ts");
 
 function loadPrivateCopy(): VzcptAddon | undefined {
-  // Only this rare path pays for node:fs (it costs start-up time).
+  // Only this rare path pays for node:fs and the directory checks (start-up time).
   const fs = require("node:fs") as Fs;
+  const { privateBases, privateDir, writeAtomically } = require("./private-dir.ts") as PrivateDir;
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(addonPath);
@@ -105,18 +106,11 @@ function loadPrivateCopy(): VzcptAddon | undefined {
   }
   const euid = process.geteuid?.() ?? -1;
   const name = addonPath.slice(addonPath.lastIndexOf("/") + 1);
-  const home = process.env.HOME;
-  const bases = [`/run/user/${euid}`, "/run", "/dev/shm", "/var/tmp"];
-  if (home?.startsWith("/")) bases.push(`${home}/.cache`);
-  for (const base of bases) {
+  for (const base of privateBases(euid, process.env.HOME)) {
     try {
-      const dir = privateDir(fs, base, euid, base === `${home}/.cache`);
+      const dir = privateDir(fs, base.path, euid, base.create);
       if (dir === undefined) continue;
-      const file = `${dir}/${name}`;
-      const tmp = `${dir}/.${process.pid}.tmp`;
-      fs.rmSync(tmp, { force: true });
-      fs.writeFileSync(tmp, bytes, { mode: 0o600, flag: "wx" });
-      fs.renameSync(tmp, file);
+      const file = writeAtomically(fs, dir, name, bytes);
       const mod = { exports: {} };
       try {
         process.dlopen(mod, file);
@@ -130,40 +124,6 @@ function loadPrivateCopy(): VzcptAddon | undefined {
     }
   }
   return undefined;
-}
-
-/** `<base>/vzcptcheck-<euid>`, created if needed, if it is safe to run code from. */
-function privateDir(fs: Fs, base: string, euid: number, create: boolean): string | undefined {
-  if (!trustedAncestors(fs, base, euid)) return undefined;
-  if (!fs.existsSync(base)) {
-    if (!create) return undefined; // never make /run/user/<euid> ourselves
-    fs.mkdirSync(base, { mode: 0o700 }); // a missing ~/.cache, as XDG tools do
-  }
-  const dir = `${base}/vzcptcheck-${euid}`;
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (e) {
-    if ((e as { code?: string }).code !== "EEXIST") return undefined;
-  }
-  // lstat: a symlink planted in our place is not a directory.
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== euid || (st.mode & 0o077) !== 0) return undefined;
-  return dir;
-}
-
-/** Every existing component of `path` (symlinks resolved) is owned by root or
- *  us and, unless sticky, writable by no one else. */
-function trustedAncestors(fs: Fs, path: string, euid: number): boolean {
-  let p = path;
-  while (!fs.existsSync(p)) p = p.slice(0, p.lastIndexOf("/")) || "/";
-  p = fs.realpathSync(p);
-  for (;;) {
-    const st = fs.lstatSync(p);
-    if (st.uid !== 0 && st.uid !== euid) return false;
-    if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) return false;
-    if (p === "/") return true;
-    p = p.slice(0, p.lastIndexOf("/")) || "/";
-  }
 }
 
 function oneLine(e: unknown): string {

@@ -4,8 +4,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { loadProfiles } from "../sim/commands/load.ts";
 import { nodeView } from "../sim/commands/node-show.ts";
 import { runInProcess } from "../sim/device.ts";
@@ -28,8 +28,13 @@ import {
 const tmp = tempDir();
 /** vzcptsim's own TMPDIR: whatever it leaves behind shows up here. */
 const simTmp = join(tmp.dir, "tmp");
-/** What vzcptsim left in its TMPDIR (Bun's cached addon copy from vzcptcheck runs aside). */
-const leftovers = (): string[] => readdirSync(simTmp).filter((f) => !f.startsWith(".bun-"));
+const EUID = process.geteuid?.() ?? -1;
+/** The private directory under TMPDIR where vzcptsim keeps its libvzcptsim.so copies. */
+const soDir = join(simTmp, `vzcptsim-${EUID}`);
+/** What vzcptsim left in its TMPDIR: Bun's cached addon copy (from vzcptcheck
+ *  runs) and the kept libvzcptsim.so copy aside, by design. */
+const leftovers = (): string[] =>
+  readdirSync(simTmp).filter((f) => !f.startsWith(".bun-") && f !== `vzcptsim-${EUID}`);
 
 beforeAll(() => {
   ensureBuilt(VZCPTCHECK, VZCPTSIM, PRELOAD_SO);
@@ -342,11 +347,52 @@ describe("run", () => {
       'echo "$LD_PRELOAD|$VZCPTSIM_SOCKET"',
     ]);
     const [so, socket] = env.stdout.trim().split("|");
-    expect(so).toStartWith(simTmp);
-    expect(so).toEndWith("/libvzcptsim.so");
+    // A content-addressed copy in a private directory under TMPDIR ...
+    expect(so).toMatch(new RegExp(`^${soDir}/libvzcptsim-[0-9a-f]{16}\\.so$`));
+    expect(readFileSync(so as string)).toEqual(readFileSync(PRELOAD_SO));
+    expect(statSync(soDir).mode & 0o777).toBe(0o700);
     expect(socket).toStartWith(simTmp);
-    // Nothing is left in vzcptsim's TMPDIR afterwards.
+    // ... kept after the run (a background child may still exec), reused by the next,
+    // and nothing else is left in vzcptsim's TMPDIR.
+    expect(existsSync(so as string)).toBe(true);
+    expect(readdirSync(soDir)).toEqual([basename(so as string)]);
+    const again = sim(["run", `${DEMO_FLEET}:westmere-b`, "--", "sh", "-c", 'echo "$LD_PRELOAD"']);
+    expect(again.stdout).toBe(`${so}\n`);
     expect(leftovers()).toEqual([]);
+  });
+
+  test("a background child of CMD still runs under the interposer after vzcptsim exits", async () => {
+    const out = join(tmp.dir, "late.txt");
+    const r = sim([
+      "run",
+      `${DEMO_FLEET}:westmere-b`,
+      "--",
+      "sh",
+      "-c",
+      `(sleep 0.3; cat /proc/cpt > ${out} 2>&1; echo "exit $?" >> ${out}) &`,
+    ]);
+    expect(r.exit).toBe(0);
+    for (let i = 0; i < 100 && !readFileSync(out, { flag: "a+" }).includes("exit"); i++) {
+      await Bun.sleep(50);
+    }
+    // The library was still there for cat's exec (no ld.so warning); the
+    // server is gone, so its open fails as documented.
+    expect(readFileSync(out, "utf8")).toMatch(
+      /^libvzcptsim: cannot reach node server at .*: (No such file or directory|Connection refused)\ncat: \/proc\/cpt: No such file or directory\nexit 1\n$/,
+    );
+  });
+
+  test("VZCPTSIM_PROBE from the caller's environment does not reach CMD", () => {
+    const r = spawnSync(
+      VZCPTSIM,
+      ["run", `${DEMO_FLEET}:westmere-b`, "--", "sh", "-c", 'echo "[$VZCPTSIM_PROBE]"'],
+      {
+        cwd: tmp.dir,
+        env: { PATH: process.env.PATH, TMPDIR: simTmp, VZCPTSIM_PROBE: "1" },
+      },
+    );
+    expect(r.stdout.toString()).toBe("[]\n");
+    expect(r.status).toBe(0);
   });
 
   test("a command that does not exist", () => {

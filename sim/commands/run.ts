@@ -38,6 +38,7 @@ export function preloadEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  delete env.VZCPTSIM_PROBE; // the library's load test, not for real programs
   env.LD_PRELOAD = base.LD_PRELOAD ? `${soPath}:${base.LD_PRELOAD}` : soPath;
   env.VZCPTSIM_SOCKET = socket;
   return env;
@@ -112,8 +113,10 @@ export const run: CommandDef = {
     "LD_PRELOAD=libvzcptsim.so and VZCPTSIM_SOCKET set (its opens of /proc/cpt\n" +
     "and /proc/rst and their ioctls reach the node), pass stdin, stdout and\n" +
     "stderr through, stop the server and exit with CMD's exit code (128+N if a\n" +
-    "signal N ended it). The interposer is carried inside vzcptsim and written\n" +
-    "to a private temporary directory while CMD runs.\n" +
+    "signal N ended it). The interposer is carried inside vzcptsim, copied\n" +
+    "once into a private directory (vzcptsim-UID under $TMPDIR, or under /run,\n" +
+    "/dev/shm, /var/tmp or ~/.cache where $TMPDIR is noexec) and kept there;\n" +
+    "CMD runs only after a test run shows that it really is preloaded.\n" +
     "\n" +
     "NODE is a node file (YAML or JSON) or FLEET_FILE:NODE_NAME.\n" +
     "\n" +
