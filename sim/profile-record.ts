@@ -6,6 +6,7 @@
 // mask and no containers: a record says nothing about them.
 
 import { basename, extname } from "node:path";
+import { WORD_KEYS } from "../src/cpt/cpuid.ts";
 import { type SchemaContext, SchemaError } from "./schema.ts";
 import type { CpuidWords, NodeSpec } from "./types.ts";
 
@@ -13,15 +14,7 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const WORDS = [
-  "leaf1Ecx",
-  "leaf1Edx",
-  "leaf7Ebx",
-  "leaf7Ecx",
-  "leaf7Edx",
-  "ext1Ecx",
-  "ext1Edx",
-] as const;
+const WORDS = WORD_KEYS;
 
 /** Is `v` a profile record (whatever its version)? */
 export const isProfileRecord = (v: unknown): v is Obj =>

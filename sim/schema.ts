@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import YAML from "yaml";
-import { hasFeature } from "../src/cpt/cpuid.ts";
+import { type CpuidWordKey, hasFeature, WORD_KEYS } from "../src/cpt/cpuid.ts";
 import { cpuById } from "./cpu/catalog.ts";
 import { isProfileRecord, nodeFromProfileRecord } from "./profile-record.ts";
 import type {
@@ -150,15 +150,7 @@ function knownId(v: unknown, at: At, ids: readonly string[], what: string): stri
 export const HOST_PID_BASE = 1000;
 const POLICIES: readonly SchedPolicy[] = ["other", "batch", "idle", "fifo", "rr"];
 const STATES = ["running", "stopped", "locked"] as const;
-const WORD_FIELDS = [
-  "leaf1Ecx",
-  "leaf1Edx",
-  "leaf7Ebx",
-  "leaf7Ecx",
-  "leaf7Edx",
-  "ext1Ecx",
-  "ext1Edx",
-] as const;
+const WORD_FIELDS = WORD_KEYS;
 
 const TASK_FIELDS = [
   "pid",
@@ -245,7 +237,7 @@ function cpuWords(v: unknown, at: At): CpuidWords {
     vendor: str(o.vendor, at.field("vendor")),
     family: int(o.family, at.field("family"), 0, 0xfff, 0),
     model: int(o.model, at.field("model"), 0, 0xfff, 0),
-    ...(words as Record<(typeof WORD_FIELDS)[number], number>),
+    ...(words as Record<CpuidWordKey, number>),
   };
 }
 
