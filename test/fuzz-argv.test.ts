@@ -13,10 +13,10 @@ import {
   ORACLE_ENV,
   prop,
   runExe,
+  runOnNode,
   SPAWN_RUNS,
   STACK_TRACE,
   scratch,
-  serve,
   timeoutFor,
   VZCPTCHECK,
 } from "./properties/harness.ts";
@@ -44,18 +44,9 @@ describe("fuzzed argv against dist/vzcptcheck", () => {
     "any argv, under the interposer: sane, and the oracle's answer",
     () =>
       fc.asyncProperty(A.node(), A.argv(), async (spec, args) => {
-        const { servers, stop } = await serve(tmp.dir, [spec]);
-        try {
-          const r = await runExe(
-            VZCPTCHECK,
-            args,
-            (servers[0] as { socketPath: string }).socketPath,
-          );
-          sane(r);
-          expect(compareRun(oracleRun(spec, args, ORACLE_ENV), r)).toBeNull();
-        } finally {
-          await stop();
-        }
+        const r = await runOnNode(tmp.dir, spec, VZCPTCHECK, args);
+        sane(r);
+        expect(compareRun(oracleRun(spec, args, ORACLE_ENV), r)).toBeNull();
       }),
     { numRuns: SPAWN_RUNS() },
   );
@@ -67,18 +58,9 @@ describe("fuzzed argv against dist/vzcptcheck", () => {
       fc.asyncProperty(
         A.nodeWithArgv((n) => oracleNodeFlags(n, cpuWords)),
         async ([spec, args]) => {
-          const { servers, stop } = await serve(tmp.dir, [spec]);
-          try {
-            const r = await runExe(
-              VZCPTCHECK,
-              args,
-              (servers[0] as { socketPath: string }).socketPath,
-            );
-            sane(r);
-            expect(compareRun(oracleRun(spec, args, ORACLE_ENV), r)).toBeNull();
-          } finally {
-            await stop();
-          }
+          const r = await runOnNode(tmp.dir, spec, VZCPTCHECK, args);
+          sane(r);
+          expect(compareRun(oracleRun(spec, args, ORACLE_ENV), r)).toBeNull();
         },
       ),
     { numRuns: SPAWN_RUNS() },

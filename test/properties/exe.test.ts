@@ -14,6 +14,7 @@ import {
   ORACLE_ENV,
   prop,
   runExe,
+  runOnNode,
   SPAWN_RUNS,
   scratch,
   serve,
@@ -85,20 +86,11 @@ describe("dist/vzcptcheck under the interposer", () => {
       fc.asyncProperty(
         A.nodeWithArgv((n) => oracleNodeFlags(n, cpuWords)),
         async ([spec, args]) => {
-          const { servers, stop } = await serve(tmp.dir, [spec]);
-          try {
-            const exe = await runExe(
-              VZCPTCHECK,
-              args,
-              (servers[0] as { socketPath: string }).socketPath,
-            );
-            const inproc = runInProcess(new NodeModel(spec), args, 0);
-            expect(exe.exit).toBe(inproc.exit);
-            expect(exe.stdoutBytes).toEqual(new TextEncoder().encode(inproc.stdout));
-            expect(exe.stderrBytes).toEqual(inproc.stderr);
-          } finally {
-            await stop();
-          }
+          const exe = await runOnNode(tmp.dir, spec, VZCPTCHECK, args);
+          const inproc = runInProcess(new NodeModel(spec), args, 0);
+          expect(exe.exit).toBe(inproc.exit);
+          expect(exe.stdoutBytes).toEqual(new TextEncoder().encode(inproc.stdout));
+          expect(exe.stderrBytes).toEqual(inproc.stderr);
         },
       ),
     { numRuns: SPAWN_RUNS() },

@@ -165,5 +165,20 @@ export async function serve(
   };
 }
 
+/** Serve `spec` alone, run `exe args` against it, stop the server: the run's result. */
+export async function runOnNode(
+  dir: string,
+  spec: NodeSpec,
+  exe: string,
+  args: readonly string[],
+): Promise<ExeResult> {
+  const { servers, stop } = await serve(dir, [spec]);
+  try {
+    return await runExe(exe, args, (servers[0] as NodeServer).socketPath);
+  } finally {
+    await stop();
+  }
+}
+
 /** A JS stack frame or Bun's own error banner: never allowed on a user's screen. */
 export const STACK_TRACE = /^ {4}at |\n {4}at |^error: |\nerror: |\n\s*\^\n|Bun v\d|panic/;
